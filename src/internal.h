@@ -112,6 +112,11 @@ typedef struct zt_cache_id {
 
 typedef struct zt_cache_lock zt_cache_lock;
 
+/* Scopes as a cache key: split on spaces, sorted, duplicates dropped, joined
+ * by one space. NULL or empty gives ZITADEL_DEFAULT_SCOPE normalised. Free
+ * with free(); NULL on allocation failure. */
+char *zt_scope_normalize(const char *scope);
+
 /* Default lock wait, longer than the default total request time. */
 #define ZT_CACHE_LOCK_WAIT_MS 45000L
 
