@@ -331,15 +331,15 @@ void zitadel_machine_user_added_free(zitadel_machine_user_added *added);
 /* 2. UpdateMachine: PUT /users/{userId}/machine. A full replace: an omitted
  * description is cleared. The server's "not changed" answer is returned as
  * ZITADEL_ERR_FAILED_PRECONDITION with error_id COMMAND-2n8vs. */
-typedef struct zitadel_machine_user_update {
+typedef struct zitadel_machine_user_change {
 	const char *name; /* required */
 	const char *description;
 	zitadel_access_token_type access_token_type;
-} zitadel_machine_user_update;
+} zitadel_machine_user_change;
 
 zitadel_status zitadel_machine_user_update(
     zitadel_ctx *ctx, const char *user_id,
-    const zitadel_machine_user_update *req, zitadel_details **out,
+    const zitadel_machine_user_change *req, zitadel_details **out,
     zitadel_error *err);
 
 /* Machine keys */
@@ -364,11 +364,11 @@ typedef struct zitadel_machine_key {
 	time_t expiration;
 } zitadel_machine_key;
 
-typedef struct zitadel_machine_key_list {
+typedef struct zitadel_machine_keys {
 	zitadel_list_details details;
 	zitadel_machine_key *keys;
 	size_t count;
-} zitadel_machine_key_list;
+} zitadel_machine_keys;
 
 /* 3. AddMachineKey: POST /users/{userId}/keys */
 zitadel_status zitadel_machine_key_add(zitadel_ctx *ctx, const char *user_id,
@@ -386,9 +386,9 @@ void zitadel_machine_key_free(zitadel_machine_key *key);
  * every page. */
 zitadel_status zitadel_machine_key_list(zitadel_ctx *ctx, const char *user_id,
 					const zitadel_list_query *query,
-					zitadel_machine_key_list **out,
+					zitadel_machine_keys **out,
 					zitadel_error *err);
-void zitadel_machine_key_list_free(zitadel_machine_key_list *list);
+void zitadel_machine_keys_free(zitadel_machine_keys *list);
 /* 6. RemoveMachineKey: DELETE /users/{userId}/keys/{keyId}; out may be NULL */
 zitadel_status zitadel_machine_key_remove(zitadel_ctx *ctx,
 					  const char *user_id,
@@ -412,11 +412,11 @@ typedef struct zitadel_pat {
 	size_t scope_count;
 } zitadel_pat;
 
-typedef struct zitadel_pat_list {
+typedef struct zitadel_pats {
 	zitadel_list_details details;
 	zitadel_pat *pats;
 	size_t count;
-} zitadel_pat_list;
+} zitadel_pats;
 
 /* 7. AddPersonalAccessToken: POST /users/{userId}/pats; expiration 0: none */
 zitadel_status zitadel_pat_add(zitadel_ctx *ctx, const char *user_id,
@@ -431,8 +431,8 @@ void zitadel_pat_free(zitadel_pat *pat);
 /* 9. ListPersonalAccessTokens: POST /users/{userId}/pats/_search */
 zitadel_status zitadel_pat_list(zitadel_ctx *ctx, const char *user_id,
 				const zitadel_list_query *query,
-				zitadel_pat_list **out, zitadel_error *err);
-void zitadel_pat_list_free(zitadel_pat_list *list);
+				zitadel_pats **out, zitadel_error *err);
+void zitadel_pats_free(zitadel_pats *list);
 /* 10. RemovePersonalAccessToken: DELETE /users/{userId}/pats/{tokenId} */
 zitadel_status zitadel_pat_remove(zitadel_ctx *ctx, const char *user_id,
 				  const char *token_id, zitadel_details **out,
