@@ -1,0 +1,960 @@
+/*
+ * cache.c: the per-user token cache. One JSON file per (issuer, grant,
+ * subject, key id, scope) in a 0700 directory, written by temporary file and
+ * rename, and one lock file per entry so that concurrent callers fetch once.
+ * Part of libzitadel-core: libc and jansson only.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "internal.h"
+
+#define ENTRY_VERSION 1
+#define NAME_MAX_LEN 64 /* "token-" + 16 hex + ".json" and friends */
+
+/* Poll the lock with sleeps growing from 1 ms to this. */
+#define LOCK_SLEEP_MAX_MS 50
+
+/* An entry stamped further in the future than this is not trusted: the
+ * clock went back, and the expiry can no longer be judged. */
+#define FUTURE_SLACK_S 60
+
+struct zt_cache_lock {
+	int fd;
+};
+
+/* ---- scope ------------------------------------------------------------ */
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int is_scope_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+char *zt_scope_normalize(const char *scope)
+{
+	char *copy = NULL, *out = NULL, **words = NULL;
+	size_t n = 0, i, len, used = 0;
+	const char *s;
+	char *p;
+
+	if (scope == NULL)
+		scope = "";
+	for (s = scope; *s != '\0' && is_scope_space(*s); s++)
+		;
+	if (*s == '\0')
+		scope = ZITADEL_DEFAULT_SCOPE;
+
+	len = strlen(scope);
+	copy = zt_strndup(scope, len);
+	words = zt_calloc(len / 2 + 2, sizeof(*words));
+	if (copy == NULL || words == NULL)
+		goto out;
+
+	/* Split in place: each word ends at the space that follows it. */
+	for (p = copy; *p != '\0';) {
+		while (is_scope_space(*p))
+			*p++ = '\0';
+		if (*p == '\0')
+			break;
+		words[n++] = p;
+		while (*p != '\0' && !is_scope_space(*p))
+			p++;
+	}
+	qsort(words, n, sizeof(*words), cmp_str);
+
+	out = zt_malloc(len + 1);
+	if (out == NULL)
+		goto out;
+	for (i = 0; i < n; i++) {
+		size_t wl;
+
+		if (i > 0 && strcmp(words[i], words[i - 1]) == 0)
+			continue;
+		wl = strlen(words[i]);
+		if (used > 0)
+			out[used++] = ' ';
+		memcpy(out + used, words[i], wl);
+		used += wl;
+	}
+	out[used] = '\0';
+out:
+	free(words);
+	free(copy);
+	return out;
+}
+
+/* ---- locations and names ---------------------------------------------- */
+
+zitadel_status zt_cache_dir_default(char **out, zitadel_error *err)
+{
+	const char *xdg, *home;
+	struct passwd *pw;
+	char *dir = NULL;
+
+	*out = NULL;
+
+	/* secure_getenv: a set-id caller must not have its cache moved by
+	 * the invoking user's environment. */
+	xdg = secure_getenv("XDG_CACHE_HOME");
+	home = secure_getenv("HOME");
+	if (xdg != NULL && xdg[0] == '/') {
+		dir = zt_asprintf("%s/zitadel", xdg);
+	} else if (home != NULL && home[0] == '/') {
+		dir = zt_asprintf("%s/.cache/zitadel", home);
+	} else {
+		pw = getpwuid(geteuid());
+		if (pw == NULL || pw->pw_dir == NULL || pw->pw_dir[0] != '/')
+			return zt_error(err, ZITADEL_ERR_CONFIG,
+					"no cache directory: XDG_CACHE_HOME "
+					"and HOME are unset and uid %lu has "
+					"no home directory",
+					(unsigned long)geteuid());
+		dir = zt_asprintf("%s/.cache/zitadel", pw->pw_dir);
+	}
+	if (dir == NULL)
+		return zt_error(err, ZITADEL_ERR_NOMEM,
+				"out of memory naming the cache directory");
+	*out = dir;
+	return ZITADEL_OK;
+}
+
+long zt_cache_margin(long configured, time_t obtained_at, time_t expires_at)
+{
+	long lifetime = (long)(expires_at - obtained_at);
+	long margin;
+
+	if (lifetime < 0)
+		lifetime = 0;
+	if (configured >= 0) {
+		margin = configured;
+	} else {
+		margin = lifetime / 10;
+		if (margin < 60)
+			margin = 60;
+	}
+
+	/* A server that hands out tokens shorter-lived than the margin would
+	 * otherwise see a request on every call; serve such a token for the
+	 * first half of its life instead. */
+	if (margin > lifetime / 2)
+		margin = lifetime / 2;
+	return margin;
+}
+
+static int id_valid(const zt_cache_id *id)
+{
+	return id != NULL && id->issuer != NULL && id->grant != NULL &&
+	       id->subject != NULL && id->key_id != NULL && id->scope != NULL;
+}
+
+/* The file stem for an entry: a hash of every identity field, each ended
+ * by its NUL so that ("ab","c") and ("a","bc") differ. */
+static void entry_stem(const zt_cache_id *id, char *buf, size_t size)
+{
+	const char *fields[5];
+	unsigned long long h = ZT_FNV_INIT;
+	size_t i;
+
+	fields[0] = id->issuer;
+	fields[1] = id->grant;
+	fields[2] = id->subject;
+	fields[3] = id->key_id;
+	fields[4] = id->scope;
+	for (i = 0; i < 5; i++)
+		h = zt_fnv1a(h, fields[i], strlen(fields[i]) + 1);
+	snprintf(buf, size, "token-%016llx", h);
+}
+
+static void entry_name(const zt_cache_id *id, char *buf, size_t size)
+{
+	char stem[NAME_MAX_LEN];
+
+	entry_stem(id, stem, sizeof(stem));
+	snprintf(buf, size, "%s.json", stem);
+}
+
+static void lock_name(const zt_cache_id *id, char *buf, size_t size)
+{
+	char stem[NAME_MAX_LEN];
+
+	entry_stem(id, stem, sizeof(stem));
+	snprintf(buf, size, "%s.lock", stem);
+}
+
+static void clip_path(const char *path, char *out, size_t size)
+{
+	zt_clip(path, strlen(path), out, size);
+}
+
+/* ---- the directory ---------------------------------------------------- */
+
+static zitadel_status check_dir(int fd, const char *dir, zitadel_error *err)
+{
+	char shown[ZT_LOG_CLIP + 4];
+	struct stat st;
+
+	clip_path(dir, shown, sizeof(shown));
+	if (fstat(fd, &st) != 0)
+		return zt_error(err, ZITADEL_ERR_IO,
+				"cannot stat cache directory %s: %s", shown,
+				strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		return zt_error(err, ZITADEL_ERR_CACHE_UNSAFE,
+				"cache directory %s is not a directory", shown);
+	if (st.st_uid != geteuid())
+		return zt_error(err, ZITADEL_ERR_CACHE_UNSAFE,
+				"cache directory %s is owned by uid %lu, not "
+				"by uid %lu; refusing to use it",
+				shown, (unsigned long)st.st_uid,
+				(unsigned long)geteuid());
+	if ((st.st_mode & 077) != 0)
+		return zt_error(err, ZITADEL_ERR_CACHE_UNSAFE,
+				"cache directory %s has mode %04o; it must not "
+				"be accessible by group or others (chmod 700 "
+				"%s)",
+				shown, (unsigned)(st.st_mode & 07777), shown);
+	return ZITADEL_OK;
+}
+
+/*
+ * Open the cache directory without following a symlink in its last
+ * component, and check it. *fd is -1 when it does not exist (a miss for
+ * readers).
+ */
+static zitadel_status open_dir(const char *dir, int *fd, zitadel_error *err)
+{
+	char shown[ZT_LOG_CLIP + 4];
+	zitadel_status rc;
+	struct stat st;
+	int d;
+
+	*fd = -1;
+	clip_path(dir, shown, sizeof(shown));
+	d = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (d < 0) {
+		if (errno == ENOENT)
+			return ZITADEL_OK;
+		if ((errno == ELOOP || errno == ENOTDIR) &&
+		    lstat(dir, &st) == 0 && S_ISLNK(st.st_mode))
+			return zt_error(err, ZITADEL_ERR_CACHE_UNSAFE,
+					"cache directory %s is a symbolic "
+					"link; refusing to use it",
+					shown);
+		if (errno == ENOTDIR)
+			return zt_error(err, ZITADEL_ERR_CACHE_UNSAFE,
+					"cache directory %s is not a "
+					"directory",
+					shown);
+		return zt_error(err, ZITADEL_ERR_IO,
+				"cannot open cache directory %s: %s", shown,
+				strerror(errno));
+	}
+
+	rc = check_dir(d, dir, err);
+	if (rc != ZITADEL_OK) {
+		close(d);
+		return rc;
+	}
+	*fd = d;
+	return ZITADEL_OK;
+}
+
+/* mkdir -p with mode 0700 for each directory made; existing ones are left
+ * as they are (only the cache directory itself is checked). */
+static zitadel_status make_dirs(const char *dir, zitadel_error *err)
+{
+	char shown[ZT_LOG_CLIP + 4];
+	zitadel_status rc;
+	char *parent, *slash;
+	int fd;
+
+	if (mkdir(dir, 0700) == 0) {
+		/* The umask may have taken owner bits away: set the mode
+		 * exactly. */
+		fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd >= 0) {
+			(void)fchmod(fd, 0700);
+			close(fd);
+		}
+		return ZITADEL_OK;
+	}
+	if (errno == EEXIST)
+		return ZITADEL_OK;
+	clip_path(dir, shown, sizeof(shown));
+	if (errno != ENOENT)
+		return zt_error(err, ZITADEL_ERR_IO,
+				"cannot create cache directory %s: %s", shown,
+				strerror(errno));
+
+	parent = zt_strdup(dir);
+	if (parent == NULL)
+		return zt_error(err, ZITADEL_ERR_NOMEM,
+				"out of memory creating %s", shown);
+	slash = strrchr(parent, '/');
+	while (slash != NULL && slash > parent && slash[1] == '\0') {
+		*slash = '\0';
+		slash = strrchr(parent, '/');
+	}
+	if (slash == NULL || slash == parent) {
+		free(parent);
+		return zt_error(err, ZITADEL_ERR_IO,
+				"cannot create cache directory %s: %s", shown,
+				strerror(ENOENT));
+	}
+	*slash = '\0';
+	rc = make_dirs(parent, err);
+	free(parent);
+	if (rc != ZITADEL_OK)
+		return rc;
+
+	if (mkdir(dir, 0700) != 0 && errno != EEXIST)
+		return zt_error(err, ZITADEL_ERR_IO,
+				"cannot create cache directory %s: %s", shown,
+				strerror(errno));
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd >= 0) {
+		(void)fchmod(fd, 0700);
+		close(fd);
+	}
+	return ZITADEL_OK;
+}
+
+/* Open the directory for writing, creating it when missing. */
+static zitadel_status open_dir_create(const char *dir, int *fd,
+				      zitadel_error *err)
+{
+	zitadel_status rc;
+
+	rc = open_dir(dir, fd, err);
+	if (rc != ZITADEL_OK || *fd >= 0)
+		return rc;
+	rc = make_dirs(dir, err);
+	if (rc != ZITADEL_OK)
+		return rc;
+	rc = open_dir(dir, fd, err);
+	if (rc == ZITADEL_OK && *fd < 0)
+		rc = zt_error(err, ZITADEL_ERR_IO,
+			      "cache directory vanished while being created");
+	return rc;
+}
+
+/* NULL dir means the default; *owned receives what must be freed. */
+static zitadel_status resolve_dir(const char *dir, char **owned,
+				  const char **use, zitadel_error *err)
+{
+	zitadel_status rc;
+
+	*owned = NULL;
+	*use = dir;
+	if (dir != NULL && dir[0] != '\0')
+		return ZITADEL_OK;
+	rc = zt_cache_dir_default(owned, err);
+	*use = *owned;
+	return rc;
+}
+
+/* A file in the cache directory: ours, regular, 0600 or tighter. */
+static zitadel_status check_file(int fd, const char *dir, const char *name,
+				 struct stat *st, zitadel_error *err)
+{
+	char shown[ZT_LOG_CLIP + 4];
+
+	clip_path(dir, shown, sizeof(shown));
+	if (fstat(fd, st) != 0)
+		return zt_error(err, ZITADEL_ERR_IO, "cannot stat %s/%s: %s",
+				shown, name, strerror(errno));
+	if (!S_ISREG(st->st_mode))
+		return zt_error(err, ZITADEL_ERR_CACHE_UNSAFE,
+				"cache file %s/%s is not a regular file", shown,
+				name);
+	if (st->st_uid != geteuid())
+		return zt_error(err, ZITADEL_ERR_CACHE_UNSAFE,
+				"cache file %s/%s is owned by uid %lu, not by "
+				"uid %lu; refusing to use it",
+				shown, name, (unsigned long)st->st_uid,
+				(unsigned long)geteuid());
+	if ((st->st_mode & 077) != 0)
+		return zt_error(err, ZITADEL_ERR_CACHE_UNSAFE,
+				"cache file %s/%s has mode %04o; it must not "
+				"be accessible by group or others",
+				shown, name, (unsigned)(st->st_mode & 07777));
+	return ZITADEL_OK;
+}
+
+static zitadel_status open_failed(const char *dir, const char *name,
+				  zitadel_error *err)
+{
+	char shown[ZT_LOG_CLIP + 4];
+
+	clip_path(dir, shown, sizeof(shown));
+	if (errno == ELOOP)
+		return zt_error(err, ZITADEL_ERR_CACHE_UNSAFE,
+				"cache file %s/%s is a symbolic link; refusing "
+				"to use it",
+				shown, name);
+	return zt_error(err, ZITADEL_ERR_IO, "cannot open %s/%s: %s", shown,
+			name, strerror(errno));
+}
+
+/* ---- reading ---------------------------------------------------------- */
+
+static void token_discard(zitadel_token *t)
+{
+	if (t == NULL)
+		return;
+	zt_free_secret(t->access_token);
+	free(t->token_type);
+	zt_wipe(t, sizeof(*t));
+	free(t);
+}
+
+/* Read at most max bytes; *len > max means the file is too large. */
+static zitadel_status read_entry(int fd, char *buf, size_t max, size_t *len,
+				 const char *name, zitadel_error *err)
+{
+	ssize_t n;
+
+	*len = 0;
+	for (;;) {
+		n = read(fd, buf + *len, max + 1 - *len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return zt_error(err, ZITADEL_ERR_IO,
+					"cannot read cache file %s: %s", name,
+					strerror(errno));
+		if (n == 0)
+			break;
+		*len += (size_t)n;
+		if (*len > max)
+			break;
+	}
+	buf[*len > max ? max : *len] = '\0';
+	return ZITADEL_OK;
+}
+
+static const char *str_field(json_t *root, const char *key)
+{
+	return json_string_value(json_object_get(root, key));
+}
+
+static int int_field(json_t *root, const char *key, json_int_t *out)
+{
+	json_t *v = json_object_get(root, key);
+
+	if (!json_is_integer(v))
+		return -1;
+	*out = json_integer_value(v);
+	return 0;
+}
+
+static int same(const char *stored, const char *wanted)
+{
+	return stored != NULL && strcmp(stored, wanted) == 0;
+}
+
+/*
+ * Turn entry text into a token. Returns 1 for a usable entry, 0 for one to
+ * throw away (corrupt, another identity, stamped in the future), -1 when
+ * out of memory.
+ */
+static int parse_entry(const char *text, size_t len, const zt_cache_id *id,
+		       time_t now, zitadel_token **out)
+{
+	json_int_t v, obtained, expires;
+	const char *access, *type;
+	zitadel_token *t = NULL;
+	json_t *root;
+	int ok = 0;
+
+	*out = NULL;
+	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, NULL);
+	if (!json_is_object(root))
+		goto out;
+	if (int_field(root, "v", &v) != 0 || v != ENTRY_VERSION)
+		goto out;
+	if (!same(str_field(root, "issuer"), id->issuer) ||
+	    !same(str_field(root, "grant"), id->grant) ||
+	    !same(str_field(root, "subject"), id->subject) ||
+	    !same(str_field(root, "key_id"), id->key_id) ||
+	    !same(str_field(root, "scope"), id->scope))
+		goto out;
+	access = str_field(root, "access_token");
+	type = str_field(root, "token_type");
+	if (access == NULL || access[0] == '\0' ||
+	    strlen(access) > ZT_TOKEN_MAX || type == NULL || type[0] == '\0')
+		goto out;
+	if (int_field(root, "obtained_at", &obtained) != 0 ||
+	    int_field(root, "expires_at", &expires) != 0 ||
+	    expires <= obtained || obtained > (json_int_t)now + FUTURE_SLACK_S)
+		goto out;
+
+	ok = -1;
+	t = zt_calloc(1, sizeof(*t));
+	if (t == NULL)
+		goto out;
+	t->access_token = zt_strdup(access);
+	t->token_type = zt_strdup(type);
+	if (t->access_token == NULL || t->token_type == NULL)
+		goto out;
+	t->obtained_at = (time_t)obtained;
+	t->expires_at = (time_t)expires;
+	t->from_cache = 1;
+	*out = t;
+	t = NULL;
+	ok = 1;
+out:
+	token_discard(t);
+	json_decref(root);
+	return ok;
+}
+
+/* Remove a bad entry, but only if the name still points at the file we
+ * read: a writer may have renamed a good one into place meanwhile. */
+static void discard_entry(int dirfd, const char *name, const struct stat *st)
+{
+	struct stat now;
+
+	if (fstatat(dirfd, name, &now, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    now.st_dev == st->st_dev && now.st_ino == st->st_ino)
+		(void)unlinkat(dirfd, name, 0);
+}
+
+zitadel_status zt_cache_lookup(const char *dir, const zt_cache_id *id,
+			       long margin, time_t now, zitadel_token **out,
+			       zitadel_error *err)
+{
+	zitadel_status rc = ZITADEL_ERR_INVALID_ARGUMENT;
+	char name[NAME_MAX_LEN], *owned = NULL, *buf = NULL;
+	zitadel_token *t = NULL;
+	int dirfd = -1, fd = -1, parsed;
+	const char *use;
+	struct stat st;
+	size_t len = 0;
+
+	if (out != NULL)
+		*out = NULL;
+	if (out == NULL || !id_valid(id)) {
+		zt_error(err, rc, "cache lookup without an entry identity");
+		goto out;
+	}
+	rc = resolve_dir(dir, &owned, &use, err);
+	if (rc != ZITADEL_OK)
+		goto out;
+
+	rc = open_dir(use, &dirfd, err);
+	if (rc != ZITADEL_OK || dirfd < 0)
+		goto out;
+
+	entry_name(id, name, sizeof(name));
+	fd = openat(dirfd, name,
+		    O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0) {
+		rc = errno == ENOENT ? ZITADEL_OK : open_failed(use, name, err);
+		goto out;
+	}
+	rc = check_file(fd, use, name, &st, err);
+	if (rc != ZITADEL_OK)
+		goto out;
+
+	rc = ZITADEL_ERR_NOMEM;
+	buf = zt_malloc(ZT_CACHE_ENTRY_MAX + 1);
+	if (buf == NULL) {
+		zt_error(err, rc, "out of memory reading the token cache");
+		goto out;
+	}
+	rc = read_entry(fd, buf, ZT_CACHE_ENTRY_MAX, &len, name, err);
+	if (rc != ZITADEL_OK)
+		goto out;
+
+	parsed = len > ZT_CACHE_ENTRY_MAX
+		     ? 0
+		     : parse_entry(buf, len, id, now, &t);
+	if (parsed < 0) {
+		rc = zt_error(err, ZITADEL_ERR_NOMEM,
+			      "out of memory reading the token cache");
+		goto out;
+	}
+	if (parsed == 0) {
+		discard_entry(dirfd, name, &st);
+		rc = ZITADEL_OK;
+		goto out;
+	}
+
+	/* Never an expired token, and never one about to expire. */
+	if ((long)(t->expires_at - now) <=
+	    zt_cache_margin(margin, t->obtained_at, t->expires_at)) {
+		rc = ZITADEL_OK;
+		goto out;
+	}
+
+	*out = t;
+	t = NULL;
+	rc = ZITADEL_OK;
+out:
+	token_discard(t);
+	if (buf != NULL) {
+		zt_wipe(buf, len > ZT_CACHE_ENTRY_MAX ? ZT_CACHE_ENTRY_MAX + 1
+						      : len + 1);
+		free(buf);
+	}
+	if (fd >= 0)
+		close(fd);
+	if (dirfd >= 0)
+		close(dirfd);
+	free(owned);
+	return rc;
+}
+
+/* ---- locking ---------------------------------------------------------- */
+
+static long elapsed_ms(const struct timespec *start)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (long)(now.tv_sec - start->tv_sec) * 1000 +
+	       (long)(now.tv_nsec - start->tv_nsec) / 1000000;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts;
+
+	ts.tv_sec = ms / 1000;
+	ts.tv_nsec = (ms % 1000) * 1000000L;
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+/* Open (or create, 0600) the lock file and check it like an entry. */
+static zitadel_status open_lock_file(int dirfd, const char *dir,
+				     const char *name, int *fd,
+				     zitadel_error *err)
+{
+	int flags = O_RDWR | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY;
+	zitadel_status rc;
+	struct stat st;
+	int f;
+
+	*fd = -1;
+	f = openat(dirfd, name, flags | O_CREAT | O_EXCL, 0600);
+	if (f >= 0) {
+		(void)fchmod(f, 0600);
+	} else if (errno == EEXIST) {
+		f = openat(dirfd, name, flags);
+	}
+	if (f < 0)
+		return open_failed(dir, name, err);
+
+	rc = check_file(f, dir, name, &st, err);
+	if (rc != ZITADEL_OK) {
+		close(f);
+		return rc;
+	}
+	*fd = f;
+	return ZITADEL_OK;
+}
+
+zitadel_status zt_cache_lock_take(const char *dir, const zt_cache_id *id,
+				  long wait_ms, zt_cache_lock **out,
+				  zitadel_error *err)
+{
+	zitadel_status rc = ZITADEL_ERR_INVALID_ARGUMENT;
+	char name[NAME_MAX_LEN], shown[ZT_LOG_CLIP + 4], *owned = NULL;
+	int dirfd = -1, fd = -1;
+	zt_cache_lock *lock = NULL;
+	struct timespec start;
+	long pause = 1;
+	const char *use;
+
+	if (out != NULL)
+		*out = NULL;
+	if (out == NULL || !id_valid(id)) {
+		zt_error(err, rc, "cache lock without an entry identity");
+		goto out;
+	}
+	rc = resolve_dir(dir, &owned, &use, err);
+	if (rc != ZITADEL_OK)
+		goto out;
+	rc = open_dir_create(use, &dirfd, err);
+	if (rc != ZITADEL_OK)
+		goto out;
+
+	lock_name(id, name, sizeof(name));
+	rc = open_lock_file(dirfd, use, name, &fd, err);
+	if (rc != ZITADEL_OK)
+		goto out;
+
+	/* flock, not fcntl locks: it belongs to the open file, so it dies
+	 * with the holder however it ends, and threads of one process that
+	 * open the file separately exclude each other too. */
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		long left;
+
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+			break;
+		if (errno == EINTR)
+			continue;
+		clip_path(use, shown, sizeof(shown));
+		if (errno != EWOULDBLOCK) {
+			rc = zt_error(err, ZITADEL_ERR_IO,
+				      "cannot lock %s/%s: %s", shown, name,
+				      strerror(errno));
+			goto out;
+		}
+		left = wait_ms - elapsed_ms(&start);
+		if (left <= 0) {
+			rc = zt_error(err, ZITADEL_ERR_LOCK_TIMEOUT,
+				      "gave up after %ld ms waiting for the "
+				      "cache lock %s/%s held by another "
+				      "process",
+				      wait_ms < 0 ? 0 : wait_ms, shown, name);
+			goto out;
+		}
+		sleep_ms(pause < left ? pause : left);
+		if (pause < LOCK_SLEEP_MAX_MS)
+			pause = pause * 2 > LOCK_SLEEP_MAX_MS
+				    ? LOCK_SLEEP_MAX_MS
+				    : pause * 2;
+	}
+
+	rc = ZITADEL_ERR_NOMEM;
+	lock = zt_calloc(1, sizeof(*lock));
+	if (lock == NULL) {
+		zt_error(err, rc, "out of memory taking the cache lock");
+		goto out;
+	}
+	lock->fd = fd;
+	fd = -1;
+	*out = lock;
+	lock = NULL;
+	rc = ZITADEL_OK;
+out:
+	if (fd >= 0)
+		close(fd); /* closing drops a lock taken on it */
+	if (dirfd >= 0)
+		close(dirfd);
+	free(owned);
+	return rc;
+}
+
+void zt_cache_unlock(zt_cache_lock *lock)
+{
+	if (lock == NULL)
+		return;
+	/* The lock file stays: removing it would let a waiter that opened
+	 * the old file and a newcomer that creates a new one both "hold"
+	 * the lock. */
+	(void)flock(lock->fd, LOCK_UN);
+	close(lock->fd);
+	free(lock);
+}
+
+/* ---- writing ---------------------------------------------------------- */
+
+static zitadel_status entry_text(const zt_cache_id *id,
+				 const zitadel_token *token, char **out,
+				 size_t *len, zitadel_error *err)
+{
+	json_t *root;
+	size_t need;
+	char *buf = NULL;
+
+	*out = NULL;
+	*len = 0;
+	root = json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I}",
+			 "v", ENTRY_VERSION, "issuer", id->issuer, "grant",
+			 id->grant, "subject", id->subject, "key_id",
+			 id->key_id, "scope", id->scope, "access_token",
+			 token->access_token, "token_type",
+			 token->token_type != NULL ? token->token_type
+						   : "Bearer",
+			 "obtained_at", (json_int_t)token->obtained_at,
+			 "expires_at", (json_int_t)token->expires_at);
+	if (root == NULL)
+		return zt_error(err, ZITADEL_ERR_NOMEM,
+				"out of memory building a cache entry");
+
+	/* Dump into our own buffer so that the text can be wiped. */
+	need = json_dumpb(root, NULL, 0, JSON_COMPACT);
+	if (need > 0 && need < ZT_CACHE_ENTRY_MAX)
+		buf = zt_malloc(need + 1);
+	if (buf == NULL) {
+		json_decref(root);
+		if (need == 0 || need >= ZT_CACHE_ENTRY_MAX)
+			return zt_error(err, ZITADEL_ERR_TOO_LARGE,
+					"cache entry would exceed %d bytes",
+					ZT_CACHE_ENTRY_MAX);
+		return zt_error(err, ZITADEL_ERR_NOMEM,
+				"out of memory building a cache entry");
+	}
+	json_dumpb(root, buf, need, JSON_COMPACT);
+	buf[need] = '\n';
+	json_decref(root);
+	*out = buf;
+	*len = need + 1;
+	return ZITADEL_OK;
+}
+
+static zitadel_status write_all(int fd, const char *buf, size_t len,
+				const char *dir, const char *name,
+				zitadel_error *err)
+{
+	char shown[ZT_LOG_CLIP + 4];
+	size_t done = 0;
+	ssize_t n;
+
+	while (done < len) {
+		n = write(fd, buf + done, len - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			clip_path(dir, shown, sizeof(shown));
+			return zt_error(err, ZITADEL_ERR_IO,
+					"cannot write %s/%s: %s", shown, name,
+					strerror(errno));
+		}
+		done += (size_t)n;
+	}
+	return ZITADEL_OK;
+}
+
+zitadel_status zt_cache_store(const char *dir, const zt_cache_id *id,
+			      const zitadel_token *token, zitadel_error *err)
+{
+	static unsigned counter;
+	zitadel_status rc = ZITADEL_ERR_INVALID_ARGUMENT;
+	char name[NAME_MAX_LEN], tmp[NAME_MAX_LEN + 64];
+	char shown[ZT_LOG_CLIP + 4], *owned = NULL, *text = NULL;
+	int dirfd = -1, fd = -1, made = 0;
+	struct timespec ts;
+	const char *use;
+	size_t len = 0;
+
+	if (!id_valid(id) || token == NULL || token->access_token == NULL ||
+	    token->access_token[0] == '\0' ||
+	    strlen(token->access_token) > ZT_TOKEN_MAX ||
+	    token->expires_at <= token->obtained_at) {
+		zt_error(err, rc,
+			 "not storing a token without identity, value or "
+			 "positive lifetime in the cache");
+		goto out;
+	}
+	rc = resolve_dir(dir, &owned, &use, err);
+	if (rc != ZITADEL_OK)
+		goto out;
+	rc = entry_text(id, token, &text, &len, err);
+	if (rc != ZITADEL_OK)
+		goto out;
+	rc = open_dir_create(use, &dirfd, err);
+	if (rc != ZITADEL_OK)
+		goto out;
+
+	/* A name no other writer uses; a killed writer leaves it behind,
+	 * and readers never look at it. */
+	entry_name(id, name, sizeof(name));
+	clock_gettime(CLOCK_REALTIME, &ts);
+	snprintf(tmp, sizeof(tmp), ".%s.%ld.%u.%lld%09ld.tmp", name,
+		 (long)getpid(), counter++, (long long)ts.tv_sec, ts.tv_nsec);
+	fd = openat(dirfd, tmp,
+		    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC |
+			O_NOCTTY,
+		    0600);
+	if (fd < 0) {
+		rc = open_failed(use, tmp, err);
+		goto out;
+	}
+	made = 1;
+	(void)fchmod(fd, 0600);
+
+	rc = write_all(fd, text, len, use, tmp, err);
+	if (rc != ZITADEL_OK)
+		goto out;
+	clip_path(use, shown, sizeof(shown));
+	rc = ZITADEL_ERR_IO;
+	if (fsync(fd) != 0) {
+		zt_error(err, rc, "cannot sync %s/%s: %s", shown, tmp,
+			 strerror(errno));
+		goto out;
+	}
+	if (close(fd) != 0) {
+		fd = -1;
+		zt_error(err, rc, "cannot write %s/%s: %s", shown, tmp,
+			 strerror(errno));
+		goto out;
+	}
+	fd = -1;
+	if (renameat(dirfd, tmp, dirfd, name) != 0) {
+		zt_error(err, rc, "cannot rename %s/%s to %s: %s", shown, tmp,
+			 name, strerror(errno));
+		goto out;
+	}
+	made = 0;
+	rc = ZITADEL_OK;
+out:
+	if (fd >= 0)
+		close(fd);
+	if (made)
+		(void)unlinkat(dirfd, tmp, 0);
+	if (text != NULL) {
+		zt_wipe(text, len);
+		free(text);
+	}
+	if (dirfd >= 0)
+		close(dirfd);
+	free(owned);
+	return rc;
+}
+
+zitadel_status zt_cache_erase(const char *dir, const zt_cache_id *id,
+			      zitadel_error *err)
+{
+	zitadel_status rc = ZITADEL_ERR_INVALID_ARGUMENT;
+	char name[NAME_MAX_LEN], shown[ZT_LOG_CLIP + 4], *owned = NULL;
+	const char *use;
+	int dirfd = -1;
+
+	if (!id_valid(id)) {
+		zt_error(err, rc, "cache erase without an entry identity");
+		goto out;
+	}
+	rc = resolve_dir(dir, &owned, &use, err);
+	if (rc != ZITADEL_OK)
+		goto out;
+	rc = open_dir(use, &dirfd, err);
+	if (rc != ZITADEL_OK || dirfd < 0)
+		goto out;
+
+	entry_name(id, name, sizeof(name));
+	if (unlinkat(dirfd, name, 0) != 0 && errno != ENOENT) {
+		clip_path(use, shown, sizeof(shown));
+		rc = zt_error(err, ZITADEL_ERR_IO, "cannot remove %s/%s: %s",
+			      shown, name, strerror(errno));
+		goto out;
+	}
+	rc = ZITADEL_OK;
+out:
+	if (dirfd >= 0)
+		close(dirfd);
+	free(owned);
+	return rc;
+}
