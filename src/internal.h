@@ -282,4 +282,44 @@ zitadel_status zt_introspection_parse(const char *body, size_t len,
 zitadel_status zt_mgmt_bearer(zitadel_ctx *ctx, const char **out,
 			      zitadel_error *err);
 
+/* ---- machine.c: response parsers and base64 (tested without HTTP) ----- */
+
+/* Standard or URL-safe base64, padded or not. Returns 0, -1 on bad input,
+ * -2 on allocation failure. *out is NUL-terminated (not counted in
+ * *out_len); the caller wipes it when it holds a secret. */
+int zt_base64_decode(const char *in, size_t in_len, unsigned char **out,
+		     size_t *out_len);
+/* Standard base64 with padding; free with free(), NULL when out of memory. */
+char *zt_base64_encode(const unsigned char *in, size_t len);
+
+/* Each parses one 2xx body of its call as protojson (int64 as strings,
+ * omitted zero values as defaults). A malformed body is
+ * ZITADEL_ERR_PROTOCOL. */
+zitadel_status zt_machine_user_added_parse(const char *body, size_t len,
+					   zitadel_machine_user_added **out,
+					   zitadel_error *err);
+/* {"details": ObjectDetails}: UpdateMachine and the removals. */
+zitadel_status zt_details_response_parse(const char *body, size_t len,
+					 const char *what,
+					 zitadel_details **out,
+					 zitadel_error *err);
+zitadel_status zt_machine_key_added_parse(const char *body, size_t len,
+					  zitadel_machine_key_added **out,
+					  zitadel_error *err);
+zitadel_status zt_machine_key_parse(const char *body, size_t len,
+				    zitadel_machine_key **out,
+				    zitadel_error *err);
+zitadel_status zt_machine_key_list_parse(const char *body, size_t len,
+					 zitadel_machine_keys **out,
+					 zitadel_error *err);
+zitadel_status zt_pat_added_parse(const char *body, size_t len,
+				  zitadel_pat_added **out, zitadel_error *err);
+zitadel_status zt_pat_parse(const char *body, size_t len, zitadel_pat **out,
+			    zitadel_error *err);
+zitadel_status zt_pat_list_parse(const char *body, size_t len,
+				 zitadel_pats **out, zitadel_error *err);
+zitadel_status zt_machine_secret_parse(const char *body, size_t len,
+				       zitadel_machine_secret **out,
+				       zitadel_error *err);
+
 #endif /* ZT_INTERNAL_H */
