@@ -399,8 +399,13 @@ void zt_time_format(time_t t, char *buf, size_t size)
 
 	if (buf == NULL || size == 0)
 		return;
-	if (gmtime_r(&t, &tm) == NULL ||
-	    strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+	/* strftime's %Y does not pad years before 1000 to four digits, which
+	 * RFC 3339 requires; years outside 1..9999 have no RFC 3339 form. */
+	if (gmtime_r(&t, &tm) == NULL || tm.tm_year < 1 - 1900 ||
+	    tm.tm_year > 9999 - 1900 ||
+	    snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02dZ",
+		     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+		     tm.tm_min, tm.tm_sec) >= (int)size)
 		buf[0] = '\0';
 }
 
