@@ -122,13 +122,18 @@ char *zt_scope_normalize(const char *scope);
 
 /* $XDG_CACHE_HOME/zitadel, else $HOME/.cache/zitadel, else from getpwuid. */
 zitadel_status zt_cache_dir_default(char **out, zitadel_error *err);
-/* The margin in force: configured if >= 0, else max(60, lifetime / 10). */
+/* The margin in force: configured if >= 0, else max(60, lifetime / 10);
+ * never more than half the lifetime, so that a token shorter-lived than the
+ * margin is still served for the first half of its life. */
 long zt_cache_margin(long configured, time_t obtained_at, time_t expires_at);
 /*
- * Look up an entry. A hit with more than the margin left sets *out; a miss,
- * an expired entry or a corrupt one (which is removed) leaves *out NULL and
- * returns ZITADEL_OK. An unsafe directory or file is ZITADEL_ERR_CACHE_UNSAFE.
- * A missing directory is a miss and is not created.
+ * Look up an entry. margin is the configured margin (< 0: the default);
+ * zt_cache_margin gives the one in force. A hit with more than that left
+ * sets *out (free it as zitadel_token_free does); a miss, an expired entry
+ * or a corrupt one (which is removed) leaves *out NULL and returns
+ * ZITADEL_OK. An unsafe directory or file is ZITADEL_ERR_CACHE_UNSAFE.
+ * A missing directory is a miss and is not created. In every zt_cache_
+ * call, dir NULL or "" means zt_cache_dir_default.
  */
 zitadel_status zt_cache_lookup(const char *dir, const zt_cache_id *id,
 			       long margin, time_t now, zitadel_token **out,
@@ -145,6 +150,13 @@ zitadel_status zt_cache_store(const char *dir, const zt_cache_id *id,
 /* Remove an entry; none is not an error. */
 zitadel_status zt_cache_erase(const char *dir, const zt_cache_id *id,
 			      zitadel_error *err);
+
+/* ---- config.c --------------------------------------------------------- */
+
+/* Test hook: the files zitadel_config_load(NULL) reads instead of
+ * /etc/zitadel/client.conf and the user's; NULL restores a default. */
+void zt_config_set_search_paths(const char *system_path,
+				const char *user_path);
 
 /* ---- everything below is in libzitadel-full only ---------------------- */
 
