@@ -1323,8 +1323,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def reply_list(self, items, offset, limit):
         page = items[offset:offset + limit] if limit else items[offset:]
-        self.reply({"details": {"totalResult": str(len(items)),
-                                "processedSequence": str(self.state.next_seq()),
+        # int64 zero is omitted like any zero value, so an empty list is
+        # just {"details":{"viewTimestamp":...}} (§2.7).
+        self.reply({"details": {"totalResult": str(len(items)) if items else None,
                                 "viewTimestamp": ts(self.state.now())},
                     "result": page})
 
