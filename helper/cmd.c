@@ -12,8 +12,8 @@
 #include "helper.h"
 #include "internal.h"
 
-static int plain_target(const zh_options *o, zitadel_config **cfg,
-			zh_target *t, zh_fail *fail)
+static int plain_target(const zh_options *o, zitadel_config **cfg, zh_target *t,
+			zh_fail *fail)
 {
 	const zitadel_profile *p = NULL;
 	int rc;

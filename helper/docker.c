@@ -17,11 +17,11 @@
 #include "internal.h"
 
 #define NOT_FOUND "credentials not found in native keychain"
-#define NO_URL "no credentials server URL"
+#define NO_URL    "no credentials server URL"
 
 /* A server URL is short; docker's store request carries a secret and is
  * JSON of three strings. */
-#define URL_MAX 4096
+#define URL_MAX   4096
 #define STORE_MAX (64 * 1024)
 
 /* docker reads a "<token>" user name as "the secret is a refresh token for
@@ -237,8 +237,8 @@ static int docker_list(const zh_options *o)
 		rc = zh_failf(&fail, ZH_EXIT_LOCAL, "out of memory");
 		goto out;
 	}
-	for (r = p != NULL ? p->docker_registries : NULL; r != NULL && *r != NULL;
-	     r++) {
+	for (r = p != NULL ? p->docker_registries : NULL;
+	     r != NULL && *r != NULL; r++) {
 		if (json_object_set_new(root, *r,
 					json_string(p->username != NULL
 							? p->username

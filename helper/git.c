@@ -124,8 +124,7 @@ static int parse_url(struct request *req, const char *url, zh_fail *fail)
 	return replace(&req->host, host, (size_t)(end - host), fail);
 }
 
-static int take_line(struct request *req, char *line, size_t len,
-		     zh_fail *fail)
+static int take_line(struct request *req, char *line, size_t len, zh_fail *fail)
 {
 	char *eq;
 	size_t klen;
@@ -272,12 +271,12 @@ static int answer(const zh_target *t, const struct request *req,
 				   "password_expiry_utc=%lld\n",
 				   secret, expiry);
 	else
-		text = zt_asprintf("username=%s\n"
-				   "password=%s\n"
-				   "password_expiry_utc=%lld\n",
-				   t->username != NULL ? t->username
-						       : "zitadel",
-				   secret, expiry);
+		text =
+		    zt_asprintf("username=%s\n"
+				"password=%s\n"
+				"password_expiry_utc=%lld\n",
+				t->username != NULL ? t->username : "zitadel",
+				secret, expiry);
 	if (text == NULL)
 		return zh_failf(fail, ZH_EXIT_LOCAL, "out of memory");
 	r = zh_write_all(1, text, strlen(text));
@@ -342,7 +341,7 @@ int zh_face_git(const zh_options *o, int argc, char **argv)
 
 	if (argc != 1) {
 		fprintf(stderr, ZH_PROG ": git: want one operation "
-				"(get, store, erase, capability)\n");
+					"(get, store, erase, capability)\n");
 		return ZH_EXIT_USAGE;
 	}
 	if (strcmp(argv[0], "get") == 0)

@@ -65,7 +65,7 @@ typedef struct zh_options {
 	const char *profile;
 	const char *config;
 	const char *cache_dir;
-	long timeout_s;	   /* -1: not given */
+	long timeout_s;    /* -1: not given */
 	long cache_margin; /* -1: not given */
 	int no_cache;
 	int verbose;
@@ -86,9 +86,9 @@ typedef struct zh_target {
 	const char *username; /* NULL: "zitadel" */
 	int git_bearer;
 	long connect_ms; /* 0: library default */
-	long total_ms;	 /* 0: library default */
+	long total_ms;   /* 0: library default */
 	int cache_enabled;
-	long margin;	 /* configured margin, -1: the library default */
+	long margin;     /* configured margin, -1: the library default */
 	char *cache_dir; /* owned; NULL: the default directory */
 } zh_target;
 

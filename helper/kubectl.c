@@ -161,7 +161,8 @@ int zh_face_kubectl(const zh_options *o, int argc, char **argv)
 	int rc;
 
 	if (argc != 0) {
-		fprintf(stderr, ZH_PROG ": kubectl takes no argument, got '%s'\n",
+		fprintf(stderr,
+			ZH_PROG ": kubectl takes no argument, got '%s'\n",
 			argv[0]);
 		return ZH_EXIT_USAGE;
 	}

@@ -156,8 +156,8 @@ int zh_exit_for(zitadel_status st)
 int zh_fail_lib(zh_fail *fail, zitadel_status st, const zitadel_error *err,
 		const char *(*strerror_fn)(zitadel_status), const char *what)
 {
-	const char *detail = err->message[0] != '\0' ? err->message
-						    : strerror_fn(st);
+	const char *detail =
+	    err->message[0] != '\0' ? err->message : strerror_fn(st);
 
 	return zh_failf(fail, zh_exit_for(st), "%s: %s", what, detail);
 }
@@ -241,7 +241,8 @@ static int parse_options(int argc, char **argv, zh_options *o, char **words,
 
 	opterr = 0;
 	*nwords = 0;
-	while ((c = getopt_long(argc, argv, "-:vhV", long_options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "-:vhV", long_options, NULL)) !=
+	       -1) {
 		switch (c) {
 		case 1:
 			if (*nwords == MAX_WORDS) {

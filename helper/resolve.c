@@ -104,7 +104,8 @@ static int missing_credential(const zitadel_profile *p, zh_fail *fail)
 				p->name);
 	if (p != NULL)
 		return zh_failf(fail, ZH_EXIT_CONFIG,
-				"config: profile '%s' has no key_file", p->name);
+				"config: profile '%s' has no key_file",
+				p->name);
 	return zh_failf(fail, ZH_EXIT_CONFIG,
 			"no key file: give --key-file, ZITADEL_KEY_FILE or a "
 			"profile in the config");
@@ -151,8 +152,7 @@ int zh_target_resolve(const zh_options *o, const zitadel_config *cfg,
 		return missing_credential(p, fail);
 	zh_debug("profile %s, issuer %s, key %s%s",
 		 t->profile_name != NULL ? t->profile_name : "(none)",
-		 t->issuer,
-		 t->key_file != NULL ? t->key_file : "credential ",
+		 t->issuer, t->key_file != NULL ? t->key_file : "credential ",
 		 t->key_file != NULL ? "" : t->key_credential);
 	return ZH_EXIT_OK;
 }

@@ -52,7 +52,10 @@ struct lib {
 
 static struct lib lib;
 
-#define SYM(field, name) {name, (void **)&lib.field}
+#define SYM(field, name)                                                       \
+	{                                                                      \
+		name, (void **)&lib.field                                      \
+	}
 
 static const struct {
 	const char *name;
@@ -190,12 +193,11 @@ static int fetch_via_lib(const zh_target *t, zh_token *out, zh_fail *fail)
 	else
 		st = lib.keyfile_load_credential(t->key_credential, &key, &err);
 	if (st != ZITADEL_OK) {
-		rc = zh_failf(fail,
-			      st == ZITADEL_ERR_NOMEM ? ZH_EXIT_LOCAL
-						      : ZH_EXIT_KEYFILE,
-			      "%s",
-			      err.message[0] != '\0' ? err.message
-						     : lib.strerror(st));
+		rc = zh_failf(
+		    fail,
+		    st == ZITADEL_ERR_NOMEM ? ZH_EXIT_LOCAL : ZH_EXIT_KEYFILE,
+		    "%s",
+		    err.message[0] != '\0' ? err.message : lib.strerror(st));
 		goto out;
 	}
 
@@ -203,19 +205,17 @@ static int fetch_via_lib(const zh_target *t, zh_token *out, zh_fail *fail)
 			   t->cache_enabled ? 0 : ZITADEL_TOKEN_NO_CACHE,
 			   &token, &err);
 	if (st != ZITADEL_OK) {
-		rc = zh_fail_lib(fail, st, &err, lib.strerror,
-				 "token request");
+		rc = zh_fail_lib(fail, st, &err, lib.strerror, "token request");
 		goto out;
 	}
 	zh_debug("token %s, expires in %ld s",
-		 token->from_cache ? "from the cache after waiting"
-				   : "fetched",
+		 token->from_cache ? "from the cache after waiting" : "fetched",
 		 (long)(token->expires_at - time(NULL)));
 
 	out->token = token;
 	out->free_fn = lib.token_free;
-	out->margin = zt_cache_margin(t->margin, token->obtained_at,
-				      token->expires_at);
+	out->margin =
+	    zt_cache_margin(t->margin, token->obtained_at, token->expires_at);
 	token = NULL;
 	rc = ZH_EXIT_OK;
 out:
@@ -262,8 +262,7 @@ static int core_key(const zh_target *t, zitadel_keyfile **key, zh_fail *fail)
  * in src/token.c, or hits and misses would look in different places.
  */
 static int cache_where(const zh_target *t, const zitadel_keyfile *key,
-		       char **dir, char **scope, zt_cache_id *id,
-		       zh_fail *fail)
+		       char **dir, char **scope, zt_cache_id *id, zh_fail *fail)
 {
 	zitadel_error err = ZITADEL_ERROR_INIT;
 	zitadel_status st;
@@ -342,8 +341,8 @@ static int cache_hit(const zh_target *t, const zitadel_keyfile *key,
 		 (long)(token->expires_at - time(NULL)));
 	out->token = token;
 	out->free_fn = core_token_free;
-	out->margin = zt_cache_margin(t->margin, token->obtained_at,
-				      token->expires_at);
+	out->margin =
+	    zt_cache_margin(t->margin, token->obtained_at, token->expires_at);
 out:
 	free(dir);
 	free(scope);
