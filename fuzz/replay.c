@@ -123,7 +123,7 @@ int main(int argc, char **argv)
 				return 1;
 			total += n;
 		}
-		printf("replay %s: %d inputs\n", zt_fuzz_target, total);
+		fprintf(stderr, "replay %s: %d inputs\n", zt_fuzz_target, total);
 		return 0;
 	}
 
@@ -139,6 +139,6 @@ int main(int argc, char **argv)
 		fprintf(stderr, "replay %s: no inputs ran\n", zt_fuzz_target);
 		return 1;
 	}
-	printf("replay %s: %d inputs\n", zt_fuzz_target, n);
+	fprintf(stderr, "replay %s: %d inputs\n", zt_fuzz_target, n);
 	return 0;
 }
