@@ -750,6 +750,50 @@ class Faults(unittest.TestCase):
         self.assertEqual(ztest.find_leaks([tok], texts=["a " + tok]), [("text[0]", tok)])
 
 
+class Harness(unittest.TestCase):
+    def test_hang_released_by_stop(self):
+        other = ztest.Server()
+        try:
+            other.fault("/oauth/v2/keys", "hang")
+            conn = http.client.HTTPSConnection("127.0.0.1", other.port, timeout=30,
+                                               context=other.ssl_context())
+            conn.request("GET", "/oauth/v2/keys")
+            other.stop()
+            with self.assertRaises((http.client.RemoteDisconnected, ConnectionError,
+                                    ssl.SSLError)):
+                conn.getresponse()
+            conn.close()
+        finally:
+            other.stop()
+        self.assertIsNotNone(other.proc.returncode)
+
+    def test_secrets_stay_out_of_log_and_files(self):
+        tok = admin_token()
+        m = srv.create_machine(pat=True)
+        srv.request("GET", "/auth/v1/users/me", token=tok)
+        srv.request("GET", "/auth/v1/users/me", token=m["pat"])
+        token_request(assertion(m["key_file"], aud="wrong"))
+        with open(m["key_file"]) as f:
+            key = json.load(f)["key"]
+        self.assertEqual(ztest.find_leaks([tok, m["pat"], key],
+                                          texts=[srv.log_text()]), [])
+        self.assertEqual(os.stat(m["key_file"]).st_mode & 0o777, 0o600)
+        d = ztest.tmpdir()
+        with open(os.path.join(d, "f"), "w") as f:
+            f.write("x%sx" % urllib.parse.quote(tok, safe=""))
+        self.assertEqual(ztest.find_leaks([tok, ""], files=[d]),
+                         [(os.path.join(d, "f"), tok)])
+
+    def test_run_and_paths(self):
+        r = ztest.run(["sh", "-c", 'echo "$ZT_A${HOME:-unset}"; cat'], input="in",
+                      env={"ZT_A": "a", "HOME": None})
+        self.assertEqual((r.returncode, r.stdout), (0, "aunset\nin"))
+        self.assertTrue(os.path.isfile(ztest.src_path("tests/server/zitadel_server.py")))
+        self.assertTrue(os.path.isabs(ztest.build_path("src")))
+        self.assertEqual(ztest.DEFAULT_SCOPE,
+                         "openid urn:zitadel:iam:org:project:id:zitadel:aud")
+
+
 class Concurrency(unittest.TestCase):
     def test_128_clients(self):
         m = srv.create_machine()

@@ -32,8 +32,12 @@ Additions beyond the team briefing:
         -> (status, headers dict (lower-case names), parsed JSON or bytes)
     srv.ssl_context()         an SSLContext trusting only the test CA
     srv.log_text()            the server's stderr log so far
-    srv.dump_log()            print it to stderr (done automatically when a
-                              `with` block ends in an exception)
+    srv.dump_log()            print it to stderr.  stop() does this by itself
+                              when a `with` block ends in an exception, when
+                              a unittest test failed or erred while the
+                              server ran (ztest counts unittest failures),
+                              when the server died early, or when
+                              ZT_SERVER_LOG is set in the environment.
     fault paths ending in "*" match every path with that prefix;
     create_machine(..., pat_expires=None, name=None, description=None)
     key_expires / pat_expires: RFC 3339 string, epoch seconds, or a number of
@@ -57,6 +61,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import unittest
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -67,6 +72,27 @@ _HERE = os.path.dirname(os.path.abspath(__file__))
 _REPO = os.path.dirname(os.path.dirname(_HERE))
 _cleanup_dirs = []
 _servers = []
+_failures = [0]
+
+
+def _count_failures(name, err_index):
+    # Servers started in setUpClass/setUpModule are stopped after unittest
+    # has recorded the failure, so counting failures lets stop() decide
+    # whether the server log is worth printing.
+    orig = getattr(unittest.TestResult, name)
+
+    def wrapper(self, *args, **kwargs):
+        if err_index is None or (len(args) > err_index and args[err_index] is not None):
+            _failures[0] += 1
+        return orig(self, *args, **kwargs)
+
+    setattr(unittest.TestResult, name, wrapper)
+
+
+_count_failures("addError", None)
+_count_failures("addFailure", None)
+_count_failures("addUnexpectedSuccess", None)
+_count_failures("addSubTest", 2)  # (test, subtest, err): err None = passed
 
 
 def src_path(rel=""):
@@ -162,6 +188,9 @@ class Server:
     READY_TIMEOUT = 60
 
     def __init__(self):
+        self._failures_at_start = _failures[0]
+        self._exc_seen = False
+        self._stopped = False
         self.dir = tmpdir()
         self._log_path = os.path.join(self.dir, "server.log")
         self._log = open(self._log_path, "wb")
@@ -173,7 +202,7 @@ class Server:
         try:
             self._wait_ready()
         except BaseException:
-            self.dump_log()
+            self._exc_seen = True
             self.stop()
             raise
         with open(os.path.join(self.dir, "server.json")) as f:
@@ -209,11 +238,15 @@ class Server:
 
     def __exit__(self, exc_type, exc, tb):
         if exc_type is not None:
-            self.dump_log()
+            self._exc_seen = True
         self.stop()
         return False
 
     def stop(self):
+        if self._stopped:
+            return
+        self._stopped = True
+        died = self.proc.poll() is not None
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
@@ -224,6 +257,9 @@ class Server:
         if self.proc.stdout:
             self.proc.stdout.close()
         self._log.close()
+        if (self._exc_seen or died or os.environ.get("ZT_SERVER_LOG")
+                or _failures[0] > self._failures_at_start):
+            self.dump_log()
 
     def log_text(self):
         try:
@@ -238,8 +274,7 @@ class Server:
         sys.stderr.flush()
 
     def ssl_context(self):
-        return ssl.create_default_context(cafile=self.info["ca_file"]
-                                          if hasattr(self, "info") else None)
+        return ssl.create_default_context(cafile=self.info["ca_file"])
 
     # ---- HTTP helpers
 

@@ -108,8 +108,12 @@ def ts(t):
 
 
 def go_time(t):
-    """Go time.Time MarshalJSON (RFC 3339 nano, trailing zeros trimmed)."""
-    return ts(t)
+    """Go time.Time MarshalJSON: RFC 3339 with the fraction's trailing zeros
+    trimmed (".1Z", not ".100Z")."""
+    text = ts(t)
+    if "." in text:
+        text = text[:-1].rstrip("0").rstrip(".") + "Z"
+    return text
 
 
 def parse_ts(value, field):
