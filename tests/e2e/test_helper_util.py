@@ -18,7 +18,8 @@ _SCRUB = ("ZITADEL_ISSUER", "ZITADEL_KEY_FILE", "ZITADEL_CA_FILE",
           "ZITADEL_CONFIG", "ZITADEL_PROFILE", "KUBERNETES_EXEC_INFO",
           "XDG_CONFIG_HOME", "XDG_CACHE_HOME", "LD_DEBUG", "POSIXLY_CORRECT",
           "HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy",
-          "ALL_PROXY", "all_proxy")
+          "ALL_PROXY", "all_proxy", "GIT_SSL_CAINFO", "GIT_CONFIG_GLOBAL",
+          "GIT_CONFIG_PARAMETERS", "GIT_DIR", "GIT_EXEC_PATH")
 
 
 def clean_env(home=None, **extra):
