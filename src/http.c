@@ -273,7 +273,7 @@ static CURLcode set_options(CURL *h, const zitadel_ctx *ctx,
 
 static zitadel_status map_curl(CURLcode c, const struct body *b,
 			       const char *method, const char *url,
-			       const char *errbuf, long left_ms,
+			       const char *errbuf, long total_ms,
 			       zitadel_error *err)
 {
 	char host[ZT_LOG_CLIP + 4], detail[ZT_LOG_CLIP + 4];
@@ -300,8 +300,8 @@ static zitadel_status map_curl(CURLcode c, const struct body *b,
 		break;
 	case CURLE_OPERATION_TIMEDOUT:
 		return zt_error(err, ZITADEL_ERR_TIMEOUT,
-				"%s %s: timed out (%ld ms left of the call's budget): %s",
-				method, host, left_ms, detail);
+				"%s %s: timed out (the call may take %ld ms in all): %s",
+				method, host, total_ms, detail);
 	case CURLE_SSL_CONNECT_ERROR:
 	case CURLE_PEER_FAILED_VERIFICATION:
 	case CURLE_SSL_CERTPROBLEM:
@@ -425,7 +425,8 @@ static zitadel_status attempt_once(zitadel_ctx *ctx,
 	*curl_code = c;
 	url_for_log(req->url, where, sizeof(where));
 	if (c != CURLE_OK) {
-		rc = map_curl(c, b, req->method, req->url, errbuf, left, err);
+		rc = map_curl(c, b, req->method, req->url, errbuf, ctx->total_ms,
+			      err);
 		zt_log(ctx, ZITADEL_LOG_DEBUG, "%s %s: %s", req->method, where,
 		       curl_easy_strerror(c));
 		goto out;
@@ -515,6 +516,12 @@ zitadel_status zt_http_send(zitadel_ctx *ctx, zt_retry policy,
 
 	if (rc != ZITADEL_OK) {
 		/* Hand the transport failure over to the caller's detail. */
+		if (attempt > 0) {
+			size_t used = strlen(last.message);
+
+			snprintf(last.message + used, sizeof(last.message) - used,
+				 " (after %u attempts)", attempt + 1);
+		}
 		if (err != NULL && err->status == ZITADEL_OK)
 			*err = last;
 		goto out;
