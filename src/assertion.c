@@ -50,13 +50,15 @@ static zitadel_status check_key(const zitadel_keyfile *key, const char *pem,
 	pkey = PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL);
 	if (pkey == NULL) {
 		rc = zt_error(err, ZITADEL_ERR_KEYFILE,
-			      "key %s: the private key cannot be parsed (not an RSA key in PKCS#1 or PKCS#8 PEM form)",
+			      "key %s: the private key cannot be parsed (not "
+			      "an RSA key in PKCS#1 or PKCS#8 PEM form)",
 			      zitadel_keyfile_key_id(key));
 		goto out;
 	}
 	if (EVP_PKEY_get_base_id(pkey) != EVP_PKEY_RSA) {
 		rc = zt_error(err, ZITADEL_ERR_KEYFILE,
-			      "key %s: the private key is %s, but Zitadel keys are RSA (RS256)",
+			      "key %s: the private key is %s, but Zitadel keys "
+			      "are RSA (RS256)",
 			      zitadel_keyfile_key_id(key),
 			      OBJ_nid2sn(EVP_PKEY_get_base_id(pkey)));
 		goto out;

@@ -13,8 +13,8 @@
 
 #include "internal.h"
 
-#define DEFAULT_CONNECT_MS 10000L
-#define DEFAULT_TOTAL_MS 30000L
+#define DEFAULT_CONNECT_MS   10000L
+#define DEFAULT_TOTAL_MS     30000L
 #define DEFAULT_MAX_ATTEMPTS 3u
 /* Issuer URLs are short; this bounds what reaches messages and the cache. */
 #define ISSUER_MAX 2048
@@ -33,15 +33,17 @@ static zitadel_status check_issuer(const char *issuer, zitadel_error *err)
 		return zt_error(err, ZITADEL_ERR_INVALID_ARGUMENT,
 				"issuer %s: not a usable URL", clipped);
 	if (strpbrk(issuer, " \t\r\n?#") != NULL)
-		return zt_error(err, ZITADEL_ERR_INVALID_ARGUMENT,
-				"issuer %s: must not contain spaces, a query or a fragment",
-				clipped);
+		return zt_error(
+		    err, ZITADEL_ERR_INVALID_ARGUMENT,
+		    "issuer %s: must not contain spaces, a query or a fragment",
+		    clipped);
 	/* The assertion's aud must equal the issuer byte for byte, and Zitadel's
 	 * issuer never ends in '/'; stripping it silently would hide a typo in
 	 * a config that other tools read too. */
 	if (issuer[len - 1] == '/')
 		return zt_error(err, ZITADEL_ERR_INVALID_ARGUMENT,
-				"issuer %s: remove the trailing slash (Zitadel's issuer has none)",
+				"issuer %s: remove the trailing slash "
+				"(Zitadel's issuer has none)",
 				clipped);
 	return ZITADEL_OK;
 }
@@ -125,14 +127,14 @@ zitadel_status zitadel_ctx_set_ca_file(zitadel_ctx *ctx, const char *path,
 				       zitadel_error *err)
 {
 	if (ctx == NULL)
-		return zt_error(err, ZITADEL_ERR_INVALID_ARGUMENT, "no context");
+		return zt_error(err, ZITADEL_ERR_INVALID_ARGUMENT,
+				"no context");
 	if (path != NULL && *path == '\0')
 		path = NULL;
 	return set_string(&ctx->ca_file, path, err);
 }
 
-void zitadel_ctx_set_timeouts(zitadel_ctx *ctx, long connect_ms,
-			      long total_ms)
+void zitadel_ctx_set_timeouts(zitadel_ctx *ctx, long connect_ms, long total_ms)
 {
 	if (ctx == NULL)
 		return;
@@ -151,12 +153,14 @@ zitadel_status zitadel_ctx_set_org(zitadel_ctx *ctx, const char *org_id,
 				   zitadel_error *err)
 {
 	if (ctx == NULL)
-		return zt_error(err, ZITADEL_ERR_INVALID_ARGUMENT, "no context");
+		return zt_error(err, ZITADEL_ERR_INVALID_ARGUMENT,
+				"no context");
 	/* The value goes into a header line: refuse what could split it. */
 	if (org_id != NULL && (*org_id == '\0' || strlen(org_id) > 200 ||
 			       strpbrk(org_id, "\r\n") != NULL))
-		return zt_error(err, ZITADEL_ERR_INVALID_ARGUMENT,
-				"organisation id must be 1-200 characters on one line");
+		return zt_error(
+		    err, ZITADEL_ERR_INVALID_ARGUMENT,
+		    "organisation id must be 1-200 characters on one line");
 	return set_string(&ctx->org_id, org_id, err);
 }
 
@@ -184,8 +188,7 @@ static void drop_credentials(zitadel_ctx *ctx)
 	ctx->mgmt_token = NULL;
 }
 
-zitadel_status zitadel_ctx_set_key(zitadel_ctx *ctx,
-				   const zitadel_keyfile *key,
+zitadel_status zitadel_ctx_set_key(zitadel_ctx *ctx, const zitadel_keyfile *key,
 				   zitadel_error *err)
 {
 	if (ctx == NULL || key == NULL)
@@ -193,7 +196,8 @@ zitadel_status zitadel_ctx_set_key(zitadel_ctx *ctx,
 				"zitadel_ctx_set_key: NULL argument");
 	if (zitadel_keyfile_get_type(key) != ZITADEL_KEYFILE_SERVICEACCOUNT)
 		return zt_error(err, ZITADEL_ERR_INVALID_ARGUMENT,
-				"key %s is an application key; management calls need a serviceaccount key",
+				"key %s is an application key; management "
+				"calls need a serviceaccount key",
 				zitadel_keyfile_key_id(key));
 	drop_credentials(ctx);
 	ctx->key = key;
@@ -209,9 +213,10 @@ zitadel_status zitadel_ctx_set_pat(zitadel_ctx *ctx, const char *pat,
 		return zt_error(err, ZITADEL_ERR_INVALID_ARGUMENT,
 				"zitadel_ctx_set_pat: no PAT given");
 	if (strlen(pat) > ZT_TOKEN_MAX || strpbrk(pat, "\r\n") != NULL)
-		return zt_error(err, ZITADEL_ERR_INVALID_ARGUMENT,
-				"the PAT is longer than %d bytes or spans lines",
-				ZT_TOKEN_MAX);
+		return zt_error(
+		    err, ZITADEL_ERR_INVALID_ARGUMENT,
+		    "the PAT is longer than %d bytes or spans lines",
+		    ZT_TOKEN_MAX);
 	if ((copy = zt_strdup(pat)) == NULL)
 		return zt_error(err, ZITADEL_ERR_NOMEM, "out of memory");
 	drop_credentials(ctx);
@@ -229,7 +234,8 @@ zitadel_status zitadel_ctx_set_client_secret(zitadel_ctx *ctx,
 	if (ctx == NULL || client_id == NULL || *client_id == '\0' ||
 	    client_secret == NULL || *client_secret == '\0')
 		return zt_error(err, ZITADEL_ERR_INVALID_ARGUMENT,
-				"zitadel_ctx_set_client_secret: client id and secret are required");
+				"zitadel_ctx_set_client_secret: client id and "
+				"secret are required");
 	if ((id = zt_strdup(client_id)) == NULL ||
 	    (secret = zt_strdup(client_secret)) == NULL) {
 		free(id);
@@ -247,7 +253,8 @@ zitadel_status zitadel_ctx_set_cache(zitadel_ctx *ctx, const char *dir,
 	zitadel_status rc;
 
 	if (ctx == NULL)
-		return zt_error(err, ZITADEL_ERR_INVALID_ARGUMENT, "no context");
+		return zt_error(err, ZITADEL_ERR_INVALID_ARGUMENT,
+				"no context");
 	if (dir != NULL && *dir == '\0')
 		dir = NULL;
 	if ((rc = set_string(&ctx->cache_dir, dir, err)) != ZITADEL_OK)

@@ -21,10 +21,10 @@
 
 /* Backoff: full jitter over base * 2^n, capped (AWS's "full jitter"). */
 #define BACKOFF_BASE_MS 200L
-#define BACKOFF_CAP_MS 5000L
+#define BACKOFF_CAP_MS  5000L
 /* Longest Retry-After we honour; a server asking for more gets no retry. */
 #define RETRY_AFTER_CAP_S 10L
-#define USER_AGENT "libzitadel/" ZITADEL_VERSION_STRING
+#define USER_AGENT        "libzitadel/" ZITADEL_VERSION_STRING
 
 /* What one attempt produced, kept apart from the caller's response. */
 struct body {
@@ -299,9 +299,10 @@ static zitadel_status map_curl(CURLcode c, const struct body *b,
 		st = ZITADEL_ERR_CONNECT;
 		break;
 	case CURLE_OPERATION_TIMEDOUT:
-		return zt_error(err, ZITADEL_ERR_TIMEOUT,
-				"%s %s: timed out (the call may take %ld ms in all): %s",
-				method, host, total_ms, detail);
+		return zt_error(
+		    err, ZITADEL_ERR_TIMEOUT,
+		    "%s %s: timed out (the call may take %ld ms in all): %s",
+		    method, host, total_ms, detail);
 	case CURLE_SSL_CONNECT_ERROR:
 	case CURLE_PEER_FAILED_VERIFICATION:
 	case CURLE_SSL_CERTPROBLEM:
@@ -372,9 +373,10 @@ static long backoff_ms(unsigned attempt, long retry_after_s)
 		ceiling = BACKOFF_CAP_MS;
 	delay = random_below(ceiling);
 	if (retry_after_s >= 0) {
-		long ra = (retry_after_s < RETRY_AFTER_CAP_S ? retry_after_s
-							     : RETRY_AFTER_CAP_S) *
-			  1000L;
+		long ra =
+		    (retry_after_s < RETRY_AFTER_CAP_S ? retry_after_s
+						       : RETRY_AFTER_CAP_S) *
+		    1000L;
 		if (ra > delay)
 			delay = ra;
 	}
@@ -390,8 +392,7 @@ static void sleep_ms(long ms)
 }
 
 /* One request on the wire. Transport failures are recorded in err. */
-static zitadel_status attempt_once(zitadel_ctx *ctx,
-				   const zt_http_request *req,
+static zitadel_status attempt_once(zitadel_ctx *ctx, const zt_http_request *req,
 				   struct body *b, long *http_status,
 				   CURLcode *curl_code, zitadel_error *err)
 {
@@ -425,8 +426,8 @@ static zitadel_status attempt_once(zitadel_ctx *ctx,
 	*curl_code = c;
 	url_for_log(req->url, where, sizeof(where));
 	if (c != CURLE_OK) {
-		rc = map_curl(c, b, req->method, req->url, errbuf, ctx->total_ms,
-			      err);
+		rc = map_curl(c, b, req->method, req->url, errbuf,
+			      ctx->total_ms, err);
 		zt_log(ctx, ZITADEL_LOG_DEBUG, "%s %s: %s", req->method, where,
 		       curl_easy_strerror(c));
 		goto out;
@@ -474,7 +475,8 @@ zitadel_status zt_http_send(zitadel_ctx *ctx, zt_retry policy,
 		if (zt_deadline_left_ms(ctx) <= 0) {
 			/* Report what the previous attempt ran into, if any. */
 			rc = zt_error(err, ZITADEL_ERR_TIMEOUT,
-				      "timed out: the call's time budget (%ld ms) is spent after %u attempt(s)",
+				      "timed out: the call's time budget (%ld "
+				      "ms) is spent after %u attempt(s)",
 				      ctx->total_ms, attempt);
 			goto out;
 		}
@@ -492,8 +494,8 @@ zitadel_status zt_http_send(zitadel_ctx *ctx, zt_retry policy,
 		    attempt + 1 >= max || !retryable(policy, rc, c, status))
 			break;
 
-		delay = backoff_ms(attempt, rc == ZITADEL_OK ? b.retry_after_s
-							      : -1);
+		delay = backoff_ms(attempt,
+				   rc == ZITADEL_OK ? b.retry_after_s : -1);
 		if (delay >= zt_deadline_left_ms(ctx)) {
 			zt_log(ctx, ZITADEL_LOG_INFO,
 			       "%s %s: %s; no time left for another attempt",
@@ -504,7 +506,8 @@ zitadel_status zt_http_send(zitadel_ctx *ctx, zt_retry policy,
 		}
 		if (rc == ZITADEL_OK)
 			zt_log(ctx, ZITADEL_LOG_INFO,
-			       "%s %s: HTTP %ld, retrying in %ld ms (attempt %u of %u)",
+			       "%s %s: HTTP %ld, retrying in %ld ms (attempt "
+			       "%u of %u)",
 			       req.method, where, status, delay, attempt + 2,
 			       max);
 		else
@@ -519,7 +522,8 @@ zitadel_status zt_http_send(zitadel_ctx *ctx, zt_retry policy,
 		if (attempt > 0) {
 			size_t used = strlen(last.message);
 
-			snprintf(last.message + used, sizeof(last.message) - used,
+			snprintf(last.message + used,
+				 sizeof(last.message) - used,
 				 " (after %u attempts)", attempt + 1);
 		}
 		if (err != NULL && err->status == ZITADEL_OK)

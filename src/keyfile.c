@@ -74,7 +74,8 @@ static int get_string(json_t *obj, const char *field, const char *name,
 	if (json_string_length(v) > max ||
 	    strlen(json_string_value(v)) != json_string_length(v)) {
 		zt_error(err, ZITADEL_ERR_KEYFILE,
-			 "key file %s: the \"%s\" field is too long or holds a NUL byte",
+			 "key file %s: the \"%s\" field is too long or holds a "
+			 "NUL byte",
 			 name, field);
 		return -1;
 	}
@@ -96,15 +97,16 @@ static zitadel_status check_pem(const char *pem, const char *name,
 
 	p = strstr(pem, "-----BEGIN ");
 	if (p == NULL)
-		return zt_error(err, ZITADEL_ERR_KEYFILE,
-				"key file %s: the \"key\" field holds no PEM block",
-				name);
+		return zt_error(
+		    err, ZITADEL_ERR_KEYFILE,
+		    "key file %s: the \"key\" field holds no PEM block", name);
 	p += strlen("-----BEGIN ");
 	q = strstr(p, "-----");
 	if (q == NULL || (size_t)(q - p) >= sizeof(label))
-		return zt_error(err, ZITADEL_ERR_KEYFILE,
-				"key file %s: the \"key\" field holds a broken PEM header",
-				name);
+		return zt_error(
+		    err, ZITADEL_ERR_KEYFILE,
+		    "key file %s: the \"key\" field holds a broken PEM header",
+		    name);
 	zt_clip(p, (size_t)(q - p), label, sizeof(label));
 
 	for (i = 0; i < sizeof(labels) / sizeof(labels[0]); i++)
@@ -112,20 +114,24 @@ static zitadel_status check_pem(const char *pem, const char *name,
 			break;
 	if (i == sizeof(labels) / sizeof(labels[0]))
 		return zt_error(err, ZITADEL_ERR_KEYFILE,
-				"key file %s: the key is a PEM \"%s\" block; only unencrypted RSA private keys (PKCS#1 or PKCS#8) are supported",
+				"key file %s: the key is a PEM \"%s\" block; "
+				"only unencrypted RSA private keys (PKCS#1 or "
+				"PKCS#8) are supported",
 				name, label);
 
 	/* A PEM whose newlines were escaped twice has none left. */
 	if (strchr(q, '\n') == NULL)
 		return zt_error(err, ZITADEL_ERR_KEYFILE,
-				"key file %s: the key has no line breaks (was it escaped twice?)",
+				"key file %s: the key has no line breaks (was "
+				"it escaped twice?)",
 				name);
 
 	snprintf(end, sizeof(end), "-----END %s-----", label);
 	if (strstr(q, end) == NULL)
-		return zt_error(err, ZITADEL_ERR_KEYFILE,
-				"key file %s: the key's PEM block has no \"%s\" line",
-				name, end);
+		return zt_error(
+		    err, ZITADEL_ERR_KEYFILE,
+		    "key file %s: the key's PEM block has no \"%s\" line", name,
+		    end);
 	return ZITADEL_OK;
 }
 
@@ -147,7 +153,8 @@ static zitadel_status parse_type(json_t *root, const char *name,
 	}
 	zt_clip(s, strlen(s), clipped, sizeof(clipped));
 	return zt_error(err, ZITADEL_ERR_KEYFILE,
-			"key file %s: unknown type \"%s\" (expected \"serviceaccount\" or \"application\")",
+			"key file %s: unknown type \"%s\" (expected "
+			"\"serviceaccount\" or \"application\")",
 			name, clipped);
 }
 
@@ -161,13 +168,13 @@ static zitadel_status fill(json_t *root, const char *name, zitadel_keyfile *k,
 
 	if ((rc = parse_type(root, name, &k->type, err)) != ZITADEL_OK)
 		return rc;
-	subject_field = k->type == ZITADEL_KEYFILE_SERVICEACCOUNT ? "userId"
-								   : "clientId";
+	subject_field =
+	    k->type == ZITADEL_KEYFILE_SERVICEACCOUNT ? "userId" : "clientId";
 	if (get_string(root, "keyId", name, 1, ID_MAX, &key_id, err) != 0 ||
-	    get_string(root, "key", name, 1, ZITADEL_KEYFILE_MAX, &pem,
-		       err) != 0 ||
-	    get_string(root, subject_field, name, 1, ID_MAX, &subject,
-		       err) != 0)
+	    get_string(root, "key", name, 1, ZITADEL_KEYFILE_MAX, &pem, err) !=
+		0 ||
+	    get_string(root, subject_field, name, 1, ID_MAX, &subject, err) !=
+		0)
 		return ZITADEL_ERR_KEYFILE;
 	if (k->type == ZITADEL_KEYFILE_APPLICATION &&
 	    get_string(root, "appId", name, 0, ID_MAX, &app_id, err) != 0)
@@ -177,7 +184,8 @@ static zitadel_status fill(json_t *root, const char *name, zitadel_keyfile *k,
 		return ZITADEL_ERR_KEYFILE;
 	if (exp != NULL && zt_time_parse(exp, &k->expiration) != 0)
 		return zt_error(err, ZITADEL_ERR_KEYFILE,
-				"key file %s: the \"expirationDate\" field is not an RFC 3339 time",
+				"key file %s: the \"expirationDate\" field is "
+				"not an RFC 3339 time",
 				name);
 	if ((rc = check_pem(pem, name, err)) != ZITADEL_OK)
 		return rc;
@@ -216,9 +224,10 @@ zitadel_status zitadel_keyfile_parse(const char *json, size_t len,
 		goto out;
 	}
 	if (len > ZITADEL_KEYFILE_MAX) {
-		rc = zt_error(err, ZITADEL_ERR_TOO_LARGE,
-			      "key file %s: %zu bytes, more than the %d allowed",
-			      name, len, ZITADEL_KEYFILE_MAX);
+		rc =
+		    zt_error(err, ZITADEL_ERR_TOO_LARGE,
+			     "key file %s: %zu bytes, more than the %d allowed",
+			     name, len, ZITADEL_KEYFILE_MAX);
 		goto out;
 	}
 	if (memchr(json, '\0', len) != NULL) {
@@ -229,9 +238,10 @@ zitadel_status zitadel_keyfile_parse(const char *json, size_t len,
 
 	root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (root == NULL) {
-		rc = zt_error(err, ZITADEL_ERR_KEYFILE,
-			      "key file %s: not valid JSON (line %d, column %d)",
-			      name, jerr.line, jerr.column);
+		rc =
+		    zt_error(err, ZITADEL_ERR_KEYFILE,
+			     "key file %s: not valid JSON (line %d, column %d)",
+			     name, jerr.line, jerr.column);
 		goto out;
 	}
 	if (!json_is_object(root)) {
@@ -277,14 +287,17 @@ zitadel_status zitadel_keyfile_load_fd(int fd, const char *name,
 	/* The permission refusal is the key file's own, in ssh's spirit; the
 	 * other checks (type, owner, size) are the shared reader's. */
 	if (fstat(fd, &st) != 0) {
-		rc = zt_error(err, ZITADEL_ERR_IO, "cannot stat key file %s: %s",
-			      name, strerror(errno));
+		rc =
+		    zt_error(err, ZITADEL_ERR_IO, "cannot stat key file %s: %s",
+			     name, strerror(errno));
 		goto out;
 	}
 	if (S_ISREG(st.st_mode) && (st.st_mode & 077) != 0) {
-		rc = zt_error(err, ZITADEL_ERR_KEYFILE_PERMISSIONS,
-			      "key file %s has mode %04o: a private key must not be accessible by group or others (chmod 600 %s)",
-			      name, (unsigned)(st.st_mode & 07777), name);
+		rc = zt_error(
+		    err, ZITADEL_ERR_KEYFILE_PERMISSIONS,
+		    "key file %s has mode %04o: a private key must not be "
+		    "accessible by group or others (chmod 600 %s)",
+		    name, (unsigned)(st.st_mode & 07777), name);
 		goto out;
 	}
 	rc = zt_read_fd_checked(fd, name, ZITADEL_KEYFILE_MAX, 1, &buf, &len,
@@ -318,7 +331,8 @@ zitadel_status zitadel_keyfile_load(const char *path, zitadel_keyfile **out,
 	if (fd < 0) {
 		if (errno == ELOOP)
 			rc = zt_error(err, ZITADEL_ERR_KEYFILE_PERMISSIONS,
-				      "key file %s is a symbolic link; refusing to follow it",
+				      "key file %s is a symbolic link; "
+				      "refusing to follow it",
 				      path);
 		else
 			rc = zt_error(err, ZITADEL_ERR_IO,
@@ -352,7 +366,8 @@ zitadel_status zitadel_keyfile_load_credential(const char *name,
 	dir = secure_getenv("CREDENTIALS_DIRECTORY");
 	if (dir == NULL || *dir == '\0') {
 		rc = zt_error(err, ZITADEL_ERR_INVALID_ARGUMENT,
-			      "credential %s: CREDENTIALS_DIRECTORY is not set (no systemd LoadCredential=?)",
+			      "credential %s: CREDENTIALS_DIRECTORY is not set "
+			      "(no systemd LoadCredential=?)",
 			      name);
 		goto out;
 	}

@@ -19,7 +19,7 @@
 #define FORM "application/x-www-form-urlencoded"
 /* Ten years: anything longer is not a token lifetime but a bug. */
 #define EXPIRES_IN_MAX (10L * 366 * 24 * 3600)
-#define ROLES_CLAIM "urn:zitadel:iam:org:project:roles"
+#define ROLES_CLAIM    "urn:zitadel:iam:org:project:roles"
 
 struct zitadel_introspection {
 	json_t *root;
@@ -33,7 +33,7 @@ struct call {
 	const char *method;
 	const char *url;
 	const zitadel_keyfile *key; /* signs a fresh assertion per attempt */
-	const char *form;	    /* form fields before the assertion */
+	const char *form;           /* form fields before the assertion */
 	const char *assertion_field;
 	const char *basic_user;
 	const char *basic_password;
@@ -63,8 +63,7 @@ static zitadel_status build_call(void *userdata, unsigned attempt,
 			rc = zt_error(err, ZITADEL_ERR_NOMEM, "out of memory");
 			goto out;
 		}
-	} else if (c->form != NULL &&
-		   (c->body = zt_strdup(c->form)) == NULL) {
+	} else if (c->form != NULL && (c->body = zt_strdup(c->form)) == NULL) {
 		rc = zt_error(err, ZITADEL_ERR_NOMEM, "out of memory");
 		goto out;
 	}
@@ -109,9 +108,9 @@ static zitadel_status endpoint(json_t *doc, const char *field, int required,
 	s = json_string_value(v);
 	if (strncmp(s, "https://", 8) != 0 || strlen(s) > 2048 ||
 	    strpbrk(s, " \r\n") != NULL)
-		return zt_error(err, ZITADEL_ERR_PROTOCOL,
-				"discovery document: \"%s\" is not an https URL",
-				field);
+		return zt_error(
+		    err, ZITADEL_ERR_PROTOCOL,
+		    "discovery document: \"%s\" is not an https URL", field);
 	if ((*out = zt_strdup(s)) == NULL)
 		return zt_error(err, ZITADEL_ERR_NOMEM, "out of memory");
 	return ZITADEL_OK;
@@ -139,9 +138,11 @@ static zitadel_status parse_discovery(zitadel_ctx *ctx, const char *body,
 			json_is_string(iss) ? json_string_length(iss) : 6, got,
 			sizeof(got));
 		zt_clip(ctx->issuer, strlen(ctx->issuer), want, sizeof(want));
-		rc = zt_error(err, ZITADEL_ERR_PROTOCOL,
-			      "discovery document names issuer %s, but the configured issuer is %s (they must match exactly)",
-			      got, want);
+		rc = zt_error(
+		    err, ZITADEL_ERR_PROTOCOL,
+		    "discovery document names issuer %s, but the configured "
+		    "issuer is %s (they must match exactly)",
+		    got, want);
 		goto out;
 	}
 	if ((rc = endpoint(doc, "token_endpoint", 1, &token, err)) != 0 ||
@@ -238,15 +239,17 @@ zitadel_status zt_token_parse(const char *body, size_t len, time_t now,
 		goto out;
 	}
 	if (json_string_length(at) > ZT_TOKEN_MAX) {
-		rc = zt_error(err, ZITADEL_ERR_TOO_LARGE,
-			      "access token of %zu bytes is over the %d allowed",
-			      json_string_length(at), ZT_TOKEN_MAX);
+		rc =
+		    zt_error(err, ZITADEL_ERR_TOO_LARGE,
+			     "access token of %zu bytes is over the %d allowed",
+			     json_string_length(at), ZT_TOKEN_MAX);
 		goto out;
 	}
 	if (strlen(json_string_value(at)) != json_string_length(at) ||
 	    !token_chars_ok(json_string_value(at))) {
-		rc = zt_error(err, ZITADEL_ERR_PROTOCOL,
-			      "access token holds characters a token cannot have");
+		rc = zt_error(
+		    err, ZITADEL_ERR_PROTOCOL,
+		    "access token holds characters a token cannot have");
 		goto out;
 	}
 	if (!json_is_string(tt) || json_string_length(tt) == 0 ||
@@ -257,8 +260,9 @@ zitadel_status zt_token_parse(const char *body, size_t len, time_t now,
 	}
 	if (!json_is_integer(ei) || json_integer_value(ei) <= 0 ||
 	    json_integer_value(ei) > EXPIRES_IN_MAX) {
-		rc = zt_error(err, ZITADEL_ERR_PROTOCOL,
-			      "token response has no positive integer \"expires_in\"");
+		rc = zt_error(
+		    err, ZITADEL_ERR_PROTOCOL,
+		    "token response has no positive integer \"expires_in\"");
 		goto out;
 	}
 
@@ -293,7 +297,10 @@ static zitadel_status assertion_rejected(zitadel_ctx *ctx,
 	host_of(c->url, host, sizeof(host));
 	return zt_error_http(
 	    err, ZITADEL_ERR_ASSERTION_REJECTED, 500, -1, "server_error",
-	    "token endpoint %s refused the assertion (HTTP 500 server_error, %u attempt(s)); sent key id %s, user id %s, audience %s; likely causes: wrong key, unknown or removed key id, expired key, or a clock more than 1 s ahead of the server",
+	    "token endpoint %s refused the assertion (HTTP 500 server_error, "
+	    "%u attempt(s)); sent key id %s, user id %s, audience %s; likely "
+	    "causes: wrong key, unknown or removed key id, expired key, or a "
+	    "clock more than 1 s ahead of the server",
 	    host, c->attempts, zitadel_keyfile_key_id(key),
 	    zitadel_keyfile_subject(key), ctx->issuer);
 }
@@ -344,9 +351,11 @@ zitadel_status zt_token_fetch_jwt(zitadel_ctx *ctx, const zitadel_keyfile *key,
 
 	*out = NULL;
 	if (zitadel_keyfile_get_type(key) != ZITADEL_KEYFILE_SERVICEACCOUNT)
-		return zt_error(err, ZITADEL_ERR_INVALID_ARGUMENT,
-				"key %s is an application key; the token exchange needs a serviceaccount key (a machine user's key)",
-				zitadel_keyfile_key_id(key));
+		return zt_error(
+		    err, ZITADEL_ERR_INVALID_ARGUMENT,
+		    "key %s is an application key; the token exchange needs a "
+		    "serviceaccount key (a machine user's key)",
+		    zitadel_keyfile_key_id(key));
 	exp = zitadel_keyfile_expiration(key);
 	if (exp != 0 && exp <= time(NULL)) {
 		zt_time_format(exp, when, sizeof(when));
@@ -357,9 +366,8 @@ zitadel_status zt_token_fetch_jwt(zitadel_ctx *ctx, const zitadel_keyfile *key,
 	if ((rc = zt_discover(ctx, err)) != ZITADEL_OK)
 		return rc;
 
-	if ((escaped = zt_url_escape(scope != NULL ? scope
-						   : ZITADEL_DEFAULT_SCOPE)) ==
-		NULL ||
+	if ((escaped = zt_url_escape(
+		 scope != NULL ? scope : ZITADEL_DEFAULT_SCOPE)) == NULL ||
 	    (form = zt_asprintf("grant_type=%s&scope=%s", JWT_BEARER_GRANT,
 				escaped)) == NULL) {
 		rc = zt_error(err, ZITADEL_ERR_NOMEM, "out of memory");
@@ -378,9 +386,10 @@ out:
 	return rc;
 }
 
-zitadel_status zt_token_fetch_client_credentials(
-    zitadel_ctx *ctx, const char *client_id, const char *client_secret,
-    const char *scope, zitadel_token **out, zitadel_error *err)
+zitadel_status
+zt_token_fetch_client_credentials(zitadel_ctx *ctx, const char *client_id,
+				  const char *client_secret, const char *scope,
+				  zitadel_token **out, zitadel_error *err)
 {
 	zitadel_status rc = ZITADEL_ERR_NOMEM;
 	char *escaped = NULL, *form = NULL;
@@ -389,9 +398,8 @@ zitadel_status zt_token_fetch_client_credentials(
 	*out = NULL;
 	if ((rc = zt_discover(ctx, err)) != ZITADEL_OK)
 		return rc;
-	if ((escaped = zt_url_escape(scope != NULL ? scope
-						   : ZITADEL_DEFAULT_SCOPE)) ==
-		NULL ||
+	if ((escaped = zt_url_escape(
+		 scope != NULL ? scope : ZITADEL_DEFAULT_SCOPE)) == NULL ||
 	    (form = zt_asprintf("grant_type=client_credentials&scope=%s",
 				escaped)) == NULL) {
 		rc = zt_error(err, ZITADEL_ERR_NOMEM, "out of memory");
@@ -443,14 +451,16 @@ zitadel_status zt_introspection_parse(const char *body, size_t len,
 	 * reading it as true would admit a token on a malformed answer. */
 	active = json_object_get(root, "active");
 	if (!json_is_boolean(active)) {
-		rc = zt_error(err, ZITADEL_ERR_PROTOCOL,
-			      "introspection response has no boolean \"active\"");
+		rc = zt_error(
+		    err, ZITADEL_ERR_PROTOCOL,
+		    "introspection response has no boolean \"active\"");
 		goto out;
 	}
 	exp = json_object_get(root, "exp");
 	if (exp != NULL && !json_is_integer(exp)) {
-		rc = zt_error(err, ZITADEL_ERR_PROTOCOL,
-			      "introspection response: \"exp\" is not an integer");
+		rc = zt_error(
+		    err, ZITADEL_ERR_PROTOCOL,
+		    "introspection response: \"exp\" is not an integer");
 		goto out;
 	}
 	if ((in = zt_calloc(1, sizeof(*in))) == NULL) {
@@ -475,12 +485,15 @@ static zitadel_status client_auth(const zitadel_client_auth *auth,
 	if (auth->key != NULL) {
 		if (zitadel_keyfile_get_type(auth->key) !=
 		    ZITADEL_KEYFILE_APPLICATION)
-			return zt_error(err, ZITADEL_ERR_INVALID_ARGUMENT,
-					"key %s is not an application key; introspection needs an API application's key",
-					zitadel_keyfile_key_id(auth->key));
+			return zt_error(
+			    err, ZITADEL_ERR_INVALID_ARGUMENT,
+			    "key %s is not an application key; introspection "
+			    "needs an API application's key",
+			    zitadel_keyfile_key_id(auth->key));
 		c->key = auth->key;
-		c->assertion_field = "client_assertion_type=" CLIENT_ASSERTION_TYPE
-				     "&client_assertion";
+		c->assertion_field =
+		    "client_assertion_type=" CLIENT_ASSERTION_TYPE
+		    "&client_assertion";
 		return ZITADEL_OK;
 	}
 	if (auth->client_id != NULL && *auth->client_id != '\0' &&
@@ -489,8 +502,9 @@ static zitadel_status client_auth(const zitadel_client_auth *auth,
 		c->basic_password = auth->client_secret;
 		return ZITADEL_OK;
 	}
-	return zt_error(err, ZITADEL_ERR_INVALID_ARGUMENT,
-			"introspection needs an application key or a client id and secret");
+	return zt_error(
+	    err, ZITADEL_ERR_INVALID_ARGUMENT,
+	    "introspection needs an application key or a client id and secret");
 }
 
 zitadel_status zitadel_introspect(zitadel_ctx *ctx,
@@ -512,9 +526,10 @@ zitadel_status zitadel_introspect(zitadel_ctx *ctx,
 		goto out;
 	}
 	if (*token == '\0' || strlen(token) > ZT_TOKEN_MAX) {
-		rc = zt_error(err, ZITADEL_ERR_INVALID_ARGUMENT,
-			      "the token to introspect is empty or longer than %d bytes",
-			      ZT_TOKEN_MAX);
+		rc = zt_error(
+		    err, ZITADEL_ERR_INVALID_ARGUMENT,
+		    "the token to introspect is empty or longer than %d bytes",
+		    ZT_TOKEN_MAX);
 		goto out;
 	}
 	if ((rc = client_auth(auth, &c, err)) != ZITADEL_OK)
@@ -523,8 +538,9 @@ zitadel_status zitadel_introspect(zitadel_ctx *ctx,
 	if ((rc = zt_discover(ctx, err)) != ZITADEL_OK)
 		goto out;
 	if (ctx->introspection_endpoint == NULL) {
-		rc = zt_error(err, ZITADEL_ERR_PROTOCOL,
-			      "the discovery document names no introspection_endpoint");
+		rc = zt_error(
+		    err, ZITADEL_ERR_PROTOCOL,
+		    "the discovery document names no introspection_endpoint");
 		goto out;
 	}
 

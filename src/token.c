@@ -202,24 +202,26 @@ zitadel_status zitadel_token_get(zitadel_ctx *ctx, const zitadel_keyfile *key,
 		return zt_error(err, ZITADEL_ERR_INVALID_ARGUMENT,
 				"zitadel_token_get: NULL argument");
 	if (zitadel_keyfile_get_type(key) != ZITADEL_KEYFILE_SERVICEACCOUNT)
-		return zt_error(err, ZITADEL_ERR_INVALID_ARGUMENT,
-				"key %s is an application key; the token exchange needs a serviceaccount key (a machine user's key)",
-				zitadel_keyfile_key_id(key));
+		return zt_error(
+		    err, ZITADEL_ERR_INVALID_ARGUMENT,
+		    "key %s is an application key; the token exchange needs a "
+		    "serviceaccount key (a machine user's key)",
+		    zitadel_keyfile_key_id(key));
 	zt_deadline_start(ctx);
 	return get_jwt(ctx, key, scope, flags, out, err);
 }
 
 zitadel_status zitadel_token_get_client_credentials(
     zitadel_ctx *ctx, const char *client_id, const char *client_secret,
-    const char *scope, unsigned flags, zitadel_token **out,
-    zitadel_error *err)
+    const char *scope, unsigned flags, zitadel_token **out, zitadel_error *err)
 {
 	if (out != NULL)
 		*out = NULL;
 	if (ctx == NULL || client_id == NULL || *client_id == '\0' ||
 	    client_secret == NULL || *client_secret == '\0' || out == NULL)
 		return zt_error(err, ZITADEL_ERR_INVALID_ARGUMENT,
-				"zitadel_token_get_client_credentials: client id and secret are required");
+				"zitadel_token_get_client_credentials: client "
+				"id and secret are required");
 	zt_deadline_start(ctx);
 	return get_client(ctx, client_id, client_secret, scope, flags, out,
 			  err);
@@ -294,7 +296,8 @@ zitadel_status zt_mgmt_bearer(zitadel_ctx *ctx, const char **out,
 				ZITADEL_DEFAULT_SCOPE, 0, &t, err);
 	else
 		return zt_error(err, ZITADEL_ERR_NOT_CONFIGURED,
-				"no credential for management calls: set a key, a PAT or a client secret");
+				"no credential for management calls: set a "
+				"key, a PAT or a client secret");
 	if (rc != ZITADEL_OK)
 		return rc;
 	zitadel_token_free(ctx->mgmt_token);

@@ -20,7 +20,7 @@
 #include "testkeys.h"
 
 #define ISSUER "https://zitadel.test.example:8443"
-#define NOW 1700000000
+#define NOW    1700000000
 
 static zitadel_keyfile *keyfile_with(const char *type, const char *pem)
 {
@@ -30,11 +30,13 @@ static zitadel_keyfile *keyfile_with(const char *type, const char *pem)
 
 	if (strcmp(type, "application") == 0)
 		sprintf(doc,
-			"{\"type\":\"application\",\"keyId\":\"kid-7\",\"key\":%s,\"appId\":\"a1\",\"clientId\":\"client-1@proj\"}",
+			"{\"type\":\"application\",\"keyId\":\"kid-7\",\"key\":"
+			"%s,\"appId\":\"a1\",\"clientId\":\"client-1@proj\"}",
 			js);
 	else
 		sprintf(doc,
-			"{\"type\":\"serviceaccount\",\"keyId\":\"kid-7\",\"key\":%s,\"userId\":\"user-42\"}",
+			"{\"type\":\"serviceaccount\",\"keyId\":\"kid-7\","
+			"\"key\":%s,\"userId\":\"user-42\"}",
 			js);
 	if (zitadel_keyfile_parse(doc, strlen(doc), "t", &k, &err) != 0)
 		fail_msg("parse: %s", err.message);
@@ -185,7 +187,8 @@ static void test_bad_keys(void **state)
 	small = test_key_pem(TEST_KEY_RSA_1024);
 	refused(small, ZITADEL_ERR_KEYFILE, "1024 bits");
 	free(small);
-	refused("-----BEGIN RSA PRIVATE KEY-----\nbm90IGEga2V5\n-----END RSA PRIVATE KEY-----\n",
+	refused("-----BEGIN RSA PRIVATE KEY-----\nbm90IGEga2V5\n-----END RSA "
+		"PRIVATE KEY-----\n",
 		ZITADEL_ERR_KEYFILE, "cannot be parsed");
 }
 
@@ -202,10 +205,8 @@ static void test_arguments(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_pkcs1),
-	    cmocka_unit_test(test_pkcs8),
-	    cmocka_unit_test(test_application),
-	    cmocka_unit_test(test_bad_keys),
+	    cmocka_unit_test(test_pkcs1),       cmocka_unit_test(test_pkcs8),
+	    cmocka_unit_test(test_application), cmocka_unit_test(test_bad_keys),
 	    cmocka_unit_test(test_arguments),
 	};
 

@@ -27,51 +27,72 @@ struct status_case {
 };
 
 static const struct status_case cases[] = {
-	{404, "{\"code\":5,\"message\":\"Machine key not found (COMMAND-4m77G)\",\"details\":[{\"@type\":\"type.googleapis.com/zitadel.v1.ErrorDetail\",\"id\":\"COMMAND-4m77G\",\"message\":\"Machine key not found\"}]}",
-	 ZITADEL_ERR_NOT_FOUND, 5, "COMMAND-4m77G"},
-	{409, "{\"code\":6,\"message\":\"User already exists (V3-DKcYh)\",\"details\":[{\"id\":\"V3-DKcYh\"}]}",
-	 ZITADEL_ERR_ALREADY_EXISTS, 6, "V3-DKcYh"},
-	{400, "{\"code\":9,\"message\":\"Errors.User.NotChanged (COMMAND-2n8vs)\",\"details\":[{\"id\":\"COMMAND-2n8vs\"}]}",
-	 ZITADEL_ERR_FAILED_PRECONDITION, 9, "COMMAND-2n8vs"},
-	{400, "{\"code\":3,\"message\":\"invalid AddMachineUserRequest.UserName: value length must be between 1 and 200 runes, inclusive\"}",
-	 ZITADEL_ERR_INVALID_REQUEST, 3, ""},
-	{400, "{\"code\":11,\"message\":\"out of range\"}",
-	 ZITADEL_ERR_INVALID_REQUEST, 11, ""},
-	{401, "{\"code\":16,\"message\":\"Errors.Token.Invalid (AUTH-7fs1e)\",\"details\":[{\"id\":\"AUTH-7fs1e\"}]}",
-	 ZITADEL_ERR_UNAUTHENTICATED, 16, "AUTH-7fs1e"},
-	{401, "{\"code\":16,\"message\":\"auth header missing\"}",
-	 ZITADEL_ERR_UNAUTHENTICATED, 16, ""},
-	{403, "{\"code\":7,\"message\":\"No matching permissions found (AUTH-5mWD2)\",\"details\":[{\"id\":\"AUTH-5mWD2\"}]}",
-	 ZITADEL_ERR_PERMISSION_DENIED, 7, "AUTH-5mWD2"},
-	{429, "{\"code\":8,\"message\":\"Quota.Access.Exhausted (QUOTA-vjAy8)\",\"details\":[{\"id\":\"QUOTA-vjAy8\"}]}",
-	 ZITADEL_ERR_RATE_LIMITED, 8, "QUOTA-vjAy8"},
-	{500, "{\"code\":13,\"message\":\"Errors.Internal\"}", ZITADEL_ERR_SERVER,
-	 13, ""},
-	{503, "{\"code\":14,\"message\":\"unavailable\"}", ZITADEL_ERR_SERVER, 14,
-	 ""},
-	{404, "{\"code\":5,\"message\":\"Not Found\"}", ZITADEL_ERR_NOT_FOUND, 5,
-	 ""},
-	{405, "{\"code\":12,\"message\":\"Method Not Allowed\"}", ZITADEL_ERR_HTTP,
-	 12, ""},
-	/* OAuth bodies (§7.2) */
-	{400, "{\"error\":\"invalid_request\",\"error_description\":\"assertion missing\"}",
-	 ZITADEL_ERR_OAUTH, -1, "invalid_request"},
-	{400, "{\"error\":\"unauthorized_client\"}", ZITADEL_ERR_OAUTH, -1,
-	 "unauthorized_client"},
-	{401, "{\"error\":\"invalid_client\",\"error_description\":\"client not found\"}",
-	 ZITADEL_ERR_OAUTH, -1, "invalid_client"},
-	{500, "{\"error\":\"server_error\",\"error_description\":\"Errors.Internal\"}",
-	 ZITADEL_ERR_SERVER, -1, "server_error"},
-	{429, "{\"error\":\"slow_down\"}", ZITADEL_ERR_RATE_LIMITED, -1,
-	 "slow_down"},
-	/* Bodies with nothing to read */
-	{502, "", ZITADEL_ERR_SERVER, -1, ""},
-	{403, "<html>Forbidden</html>", ZITADEL_ERR_PERMISSION_DENIED, -1, ""},
-	{400, "[1,2,3]", ZITADEL_ERR_INVALID_REQUEST, -1, ""},
-	{400, "{\"code\":\"3\",\"message\":5,\"details\":\"x\"}",
-	 ZITADEL_ERR_INVALID_REQUEST, -1, ""},
-	{418, "{}", ZITADEL_ERR_HTTP, -1, ""},
-	{302, "", ZITADEL_ERR_PROTOCOL, -1, ""},
+    {404,
+     "{\"code\":5,\"message\":\"Machine key not found "
+     "(COMMAND-4m77G)\",\"details\":[{\"@type\":\"type.googleapis.com/"
+     "zitadel.v1.ErrorDetail\",\"id\":\"COMMAND-4m77G\",\"message\":\"Machine "
+     "key not found\"}]}",
+     ZITADEL_ERR_NOT_FOUND, 5, "COMMAND-4m77G"},
+    {409,
+     "{\"code\":6,\"message\":\"User already exists "
+     "(V3-DKcYh)\",\"details\":[{\"id\":\"V3-DKcYh\"}]}",
+     ZITADEL_ERR_ALREADY_EXISTS, 6, "V3-DKcYh"},
+    {400,
+     "{\"code\":9,\"message\":\"Errors.User.NotChanged "
+     "(COMMAND-2n8vs)\",\"details\":[{\"id\":\"COMMAND-2n8vs\"}]}",
+     ZITADEL_ERR_FAILED_PRECONDITION, 9, "COMMAND-2n8vs"},
+    {400,
+     "{\"code\":3,\"message\":\"invalid AddMachineUserRequest.UserName: value "
+     "length must be between 1 and 200 runes, inclusive\"}",
+     ZITADEL_ERR_INVALID_REQUEST, 3, ""},
+    {400, "{\"code\":11,\"message\":\"out of range\"}",
+     ZITADEL_ERR_INVALID_REQUEST, 11, ""},
+    {401,
+     "{\"code\":16,\"message\":\"Errors.Token.Invalid "
+     "(AUTH-7fs1e)\",\"details\":[{\"id\":\"AUTH-7fs1e\"}]}",
+     ZITADEL_ERR_UNAUTHENTICATED, 16, "AUTH-7fs1e"},
+    {401, "{\"code\":16,\"message\":\"auth header missing\"}",
+     ZITADEL_ERR_UNAUTHENTICATED, 16, ""},
+    {403,
+     "{\"code\":7,\"message\":\"No matching permissions found "
+     "(AUTH-5mWD2)\",\"details\":[{\"id\":\"AUTH-5mWD2\"}]}",
+     ZITADEL_ERR_PERMISSION_DENIED, 7, "AUTH-5mWD2"},
+    {429,
+     "{\"code\":8,\"message\":\"Quota.Access.Exhausted "
+     "(QUOTA-vjAy8)\",\"details\":[{\"id\":\"QUOTA-vjAy8\"}]}",
+     ZITADEL_ERR_RATE_LIMITED, 8, "QUOTA-vjAy8"},
+    {500, "{\"code\":13,\"message\":\"Errors.Internal\"}", ZITADEL_ERR_SERVER,
+     13, ""},
+    {503, "{\"code\":14,\"message\":\"unavailable\"}", ZITADEL_ERR_SERVER, 14,
+     ""},
+    {404, "{\"code\":5,\"message\":\"Not Found\"}", ZITADEL_ERR_NOT_FOUND, 5,
+     ""},
+    {405, "{\"code\":12,\"message\":\"Method Not Allowed\"}", ZITADEL_ERR_HTTP,
+     12, ""},
+    /* OAuth bodies (§7.2) */
+    {400,
+     "{\"error\":\"invalid_request\",\"error_description\":\"assertion "
+     "missing\"}",
+     ZITADEL_ERR_OAUTH, -1, "invalid_request"},
+    {400, "{\"error\":\"unauthorized_client\"}", ZITADEL_ERR_OAUTH, -1,
+     "unauthorized_client"},
+    {401,
+     "{\"error\":\"invalid_client\",\"error_description\":\"client not "
+     "found\"}",
+     ZITADEL_ERR_OAUTH, -1, "invalid_client"},
+    {500,
+     "{\"error\":\"server_error\",\"error_description\":\"Errors.Internal\"}",
+     ZITADEL_ERR_SERVER, -1, "server_error"},
+    {429, "{\"error\":\"slow_down\"}", ZITADEL_ERR_RATE_LIMITED, -1,
+     "slow_down"},
+    /* Bodies with nothing to read */
+    {502, "", ZITADEL_ERR_SERVER, -1, ""},
+    {403, "<html>Forbidden</html>", ZITADEL_ERR_PERMISSION_DENIED, -1, ""},
+    {400, "[1,2,3]", ZITADEL_ERR_INVALID_REQUEST, -1, ""},
+    {400, "{\"code\":\"3\",\"message\":5,\"details\":\"x\"}",
+     ZITADEL_ERR_INVALID_REQUEST, -1, ""},
+    {418, "{}", ZITADEL_ERR_HTTP, -1, ""},
+    {302, "", ZITADEL_ERR_PROTOCOL, -1, ""},
 };
 
 static void test_cases(void **state)
@@ -93,12 +114,13 @@ static void test_cases(void **state)
 		if (rc != c->want || err.grpc_code != c->grpc ||
 		    strcmp(err.error_id, c->id) != 0 ||
 		    err.http_status != c->http)
-			fail_msg("case %zu (HTTP %ld): got %d/%d/%s, want %d/%d/%s",
-				 i, c->http, rc, err.grpc_code, err.error_id,
-				 c->want, c->grpc, c->id);
+			fail_msg(
+			    "case %zu (HTTP %ld): got %d/%d/%s, want %d/%d/%s",
+			    i, c->http, rc, err.grpc_code, err.error_id,
+			    c->want, c->grpc, c->id);
 		assert_int_equal(err.status, rc);
-		snprintf(prefix, sizeof(prefix), "AddMachineKey: HTTP %ld: ",
-			 c->http);
+		snprintf(prefix, sizeof(prefix),
+			 "AddMachineKey: HTTP %ld: ", c->http);
 		if (strncmp(err.message, prefix, strlen(prefix)) != 0)
 			fail_msg("case %zu: message \"%s\"", i, err.message);
 		/* An HTML page is not echoed into messages. */
@@ -131,8 +153,7 @@ static void test_huge_message(void **state)
 	off = (size_t)sprintf(body, "{\"code\":3,\"message\":\"");
 	memset(body + off, 'A', n);
 	off += n;
-	off += (size_t)sprintf(body + off,
-			       "\\nTAIL\",\"details\":[{\"id\":\"");
+	off += (size_t)sprintf(body + off, "\\nTAIL\",\"details\":[{\"id\":\"");
 	memset(body + off, 'I', 200);
 	off += 200;
 	strcpy(body + off, "\"}]}");

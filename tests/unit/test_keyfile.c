@@ -20,8 +20,12 @@
 #include "internal.h"
 #include "testkeys.h"
 
-#define PKCS1 "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA\n-----END RSA PRIVATE KEY-----\n"
-#define PKCS8 "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkq\n-----END PRIVATE KEY-----\n"
+#define PKCS1                                                                  \
+	"-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA\n-----END RSA "     \
+	"PRIVATE KEY-----\n"
+#define PKCS8                                                                  \
+	"-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkq\n-----END PRIVATE "     \
+	"KEY-----\n"
 
 /* "@KEY@" in a template is replaced by the JSON string of a PEM. */
 struct shape {
@@ -33,83 +37,123 @@ struct shape {
 };
 
 static const struct shape shapes[] = {
-	{"serviceaccount",
-	 "{\"type\":\"serviceaccount\",\"keyId\":\"k1\",\"key\":@KEY@,\"userId\":\"u1\"}",
-	 PKCS1, ZITADEL_OK, NULL},
-	{"serviceaccount with expirationDate",
-	 "{\"type\":\"serviceaccount\",\"keyId\":\"k1\",\"key\":@KEY@,\"expirationDate\":\"2030-01-02T03:04:05.123456789Z\",\"userId\":\"u1\"}",
-	 PKCS1, ZITADEL_OK, NULL},
-	{"application",
-	 "{\"type\":\"application\",\"keyId\":\"k2\",\"key\":@KEY@,\"appId\":\"a1\",\"clientId\":\"c1@proj\"}",
-	 PKCS1, ZITADEL_OK, NULL},
-	{"PKCS#8 key", "{\"type\":\"serviceaccount\",\"keyId\":\"k1\",\"key\":@KEY@,\"userId\":\"u1\"}",
-	 PKCS8, ZITADEL_OK, NULL},
-	{"extra fields",
-	 "{\"type\":\"serviceaccount\",\"keyId\":\"k1\",\"key\":@KEY@,\"userId\":\"u1\",\"issuer\":\"x\",\"n\":[1,{}]}",
-	 PKCS1, ZITADEL_OK, NULL},
-	{"not JSON", "type=serviceaccount", PKCS1, ZITADEL_ERR_KEYFILE,
-	 "not valid JSON"},
-	{"JSON array", "[1,2]", PKCS1, ZITADEL_ERR_KEYFILE, "not a JSON object"},
-	{"truncated", "{\"type\":\"serviceaccount\",\"keyId\":\"k1\",\"key\":@KEY@",
-	 PKCS1, ZITADEL_ERR_KEYFILE, "not valid JSON"},
-	{"empty", "", PKCS1, ZITADEL_ERR_KEYFILE, "not valid JSON"},
-	{"duplicate field",
-	 "{\"type\":\"serviceaccount\",\"keyId\":\"k1\",\"keyId\":\"k2\",\"key\":@KEY@,\"userId\":\"u1\"}",
-	 PKCS1, ZITADEL_ERR_KEYFILE, "not valid JSON"},
-	{"missing type", "{\"keyId\":\"k1\",\"key\":@KEY@,\"userId\":\"u1\"}", PKCS1,
-	 ZITADEL_ERR_KEYFILE, "\"type\" field is missing"},
-	{"unknown type", "{\"type\":\"user\",\"keyId\":\"k1\",\"key\":@KEY@,\"userId\":\"u1\"}",
-	 PKCS1, ZITADEL_ERR_KEYFILE, "unknown type \"user\""},
-	{"missing keyId", "{\"type\":\"serviceaccount\",\"key\":@KEY@,\"userId\":\"u1\"}",
-	 PKCS1, ZITADEL_ERR_KEYFILE, "\"keyId\" field is missing"},
-	{"empty keyId", "{\"type\":\"serviceaccount\",\"keyId\":\"\",\"key\":@KEY@,\"userId\":\"u1\"}",
-	 PKCS1, ZITADEL_ERR_KEYFILE, "\"keyId\" field is empty"},
-	{"numeric keyId", "{\"type\":\"serviceaccount\",\"keyId\":12,\"key\":@KEY@,\"userId\":\"u1\"}",
-	 PKCS1, ZITADEL_ERR_KEYFILE, "\"keyId\" field is not a string"},
-	{"missing key", "{\"type\":\"serviceaccount\",\"keyId\":\"k1\",\"userId\":\"u1\"}",
-	 PKCS1, ZITADEL_ERR_KEYFILE, "\"key\" field is missing"},
-	{"empty key", "{\"type\":\"serviceaccount\",\"keyId\":\"k1\",\"key\":\"\",\"userId\":\"u1\"}",
-	 PKCS1, ZITADEL_ERR_KEYFILE, "\"key\" field is empty"},
-	{"key object", "{\"type\":\"serviceaccount\",\"keyId\":\"k1\",\"key\":{},\"userId\":\"u1\"}",
-	 PKCS1, ZITADEL_ERR_KEYFILE, "\"key\" field is not a string"},
-	{"key not PEM", "{\"type\":\"serviceaccount\",\"keyId\":\"k1\",\"key\":@KEY@,\"userId\":\"u1\"}",
-	 "MIIEowIBAAKCAQEA", ZITADEL_ERR_KEYFILE, "no PEM block"},
-	{"public key", "{\"type\":\"serviceaccount\",\"keyId\":\"k1\",\"key\":@KEY@,\"userId\":\"u1\"}",
-	 "-----BEGIN PUBLIC KEY-----\nMIIB\n-----END PUBLIC KEY-----\n",
-	 ZITADEL_ERR_KEYFILE, "\"PUBLIC KEY\" block"},
-	{"encrypted key", "{\"type\":\"serviceaccount\",\"keyId\":\"k1\",\"key\":@KEY@,\"userId\":\"u1\"}",
-	 "-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIB\n-----END ENCRYPTED PRIVATE KEY-----\n",
-	 ZITADEL_ERR_KEYFILE, "\"ENCRYPTED PRIVATE KEY\" block"},
-	{"PEM without end", "{\"type\":\"serviceaccount\",\"keyId\":\"k1\",\"key\":@KEY@,\"userId\":\"u1\"}",
-	 "-----BEGIN RSA PRIVATE KEY-----\nMIIB\n", ZITADEL_ERR_KEYFILE,
-	 "no \"-----END RSA PRIVATE KEY-----\" line"},
-	{"PEM escaped twice", "{\"type\":\"serviceaccount\",\"keyId\":\"k1\",\"key\":@KEY@,\"userId\":\"u1\"}",
-	 "-----BEGIN RSA PRIVATE KEY-----\\nMIIB\\n-----END RSA PRIVATE KEY-----\\n",
-	 ZITADEL_ERR_KEYFILE, "no line breaks"},
-	{"missing userId", "{\"type\":\"serviceaccount\",\"keyId\":\"k1\",\"key\":@KEY@}",
-	 PKCS1, ZITADEL_ERR_KEYFILE, "\"userId\" field is missing"},
-	{"empty userId", "{\"type\":\"serviceaccount\",\"keyId\":\"k1\",\"key\":@KEY@,\"userId\":\"\"}",
-	 PKCS1, ZITADEL_ERR_KEYFILE, "\"userId\" field is empty"},
-	{"null userId", "{\"type\":\"serviceaccount\",\"keyId\":\"k1\",\"key\":@KEY@,\"userId\":null}",
-	 PKCS1, ZITADEL_ERR_KEYFILE, "\"userId\" field is not a string"},
-	{"application without clientId",
-	 "{\"type\":\"application\",\"keyId\":\"k2\",\"key\":@KEY@,\"appId\":\"a1\",\"userId\":\"u1\"}",
-	 PKCS1, ZITADEL_ERR_KEYFILE, "\"clientId\" field is missing"},
-	{"application with numeric clientId",
-	 "{\"type\":\"application\",\"keyId\":\"k2\",\"key\":@KEY@,\"clientId\":5}",
-	 PKCS1, ZITADEL_ERR_KEYFILE, "\"clientId\" field is not a string"},
-	{"application with empty clientId",
-	 "{\"type\":\"application\",\"keyId\":\"k2\",\"key\":@KEY@,\"clientId\":\"\"}",
-	 PKCS1, ZITADEL_ERR_KEYFILE, "\"clientId\" field is empty"},
-	{"bad expirationDate",
-	 "{\"type\":\"serviceaccount\",\"keyId\":\"k1\",\"key\":@KEY@,\"expirationDate\":\"tomorrow\",\"userId\":\"u1\"}",
-	 PKCS1, ZITADEL_ERR_KEYFILE, "\"expirationDate\" field is not an RFC 3339"},
-	{"numeric expirationDate",
-	 "{\"type\":\"serviceaccount\",\"keyId\":\"k1\",\"key\":@KEY@,\"expirationDate\":5,\"userId\":\"u1\"}",
-	 PKCS1, ZITADEL_ERR_KEYFILE, "\"expirationDate\" field is not a string"},
-	{"escaped NUL in userId",
-	 "{\"type\":\"serviceaccount\",\"keyId\":\"k1\",\"key\":@KEY@,\"userId\":\"u\\u0000x\"}",
-	 PKCS1, ZITADEL_ERR_KEYFILE, "not valid JSON"},
+    {"serviceaccount",
+     "{\"type\":\"serviceaccount\",\"keyId\":\"k1\",\"key\":@KEY@,\"userId\":"
+     "\"u1\"}",
+     PKCS1, ZITADEL_OK, NULL},
+    {"serviceaccount with expirationDate",
+     "{\"type\":\"serviceaccount\",\"keyId\":\"k1\",\"key\":@KEY@,"
+     "\"expirationDate\":\"2030-01-02T03:04:05.123456789Z\",\"userId\":\"u1\"}",
+     PKCS1, ZITADEL_OK, NULL},
+    {"application",
+     "{\"type\":\"application\",\"keyId\":\"k2\",\"key\":@KEY@,\"appId\":"
+     "\"a1\",\"clientId\":\"c1@proj\"}",
+     PKCS1, ZITADEL_OK, NULL},
+    {"PKCS#8 key",
+     "{\"type\":\"serviceaccount\",\"keyId\":\"k1\",\"key\":@KEY@,\"userId\":"
+     "\"u1\"}",
+     PKCS8, ZITADEL_OK, NULL},
+    {"extra fields",
+     "{\"type\":\"serviceaccount\",\"keyId\":\"k1\",\"key\":@KEY@,\"userId\":"
+     "\"u1\",\"issuer\":\"x\",\"n\":[1,{}]}",
+     PKCS1, ZITADEL_OK, NULL},
+    {"not JSON", "type=serviceaccount", PKCS1, ZITADEL_ERR_KEYFILE,
+     "not valid JSON"},
+    {"JSON array", "[1,2]", PKCS1, ZITADEL_ERR_KEYFILE, "not a JSON object"},
+    {"truncated", "{\"type\":\"serviceaccount\",\"keyId\":\"k1\",\"key\":@KEY@",
+     PKCS1, ZITADEL_ERR_KEYFILE, "not valid JSON"},
+    {"empty", "", PKCS1, ZITADEL_ERR_KEYFILE, "not valid JSON"},
+    {"duplicate field",
+     "{\"type\":\"serviceaccount\",\"keyId\":\"k1\",\"keyId\":\"k2\",\"key\":@"
+     "KEY@,\"userId\":\"u1\"}",
+     PKCS1, ZITADEL_ERR_KEYFILE, "not valid JSON"},
+    {"missing type", "{\"keyId\":\"k1\",\"key\":@KEY@,\"userId\":\"u1\"}",
+     PKCS1, ZITADEL_ERR_KEYFILE, "\"type\" field is missing"},
+    {"unknown type",
+     "{\"type\":\"user\",\"keyId\":\"k1\",\"key\":@KEY@,\"userId\":\"u1\"}",
+     PKCS1, ZITADEL_ERR_KEYFILE, "unknown type \"user\""},
+    {"missing keyId",
+     "{\"type\":\"serviceaccount\",\"key\":@KEY@,\"userId\":\"u1\"}", PKCS1,
+     ZITADEL_ERR_KEYFILE, "\"keyId\" field is missing"},
+    {"empty keyId",
+     "{\"type\":\"serviceaccount\",\"keyId\":\"\",\"key\":@KEY@,\"userId\":"
+     "\"u1\"}",
+     PKCS1, ZITADEL_ERR_KEYFILE, "\"keyId\" field is empty"},
+    {"numeric keyId",
+     "{\"type\":\"serviceaccount\",\"keyId\":12,\"key\":@KEY@,\"userId\":"
+     "\"u1\"}",
+     PKCS1, ZITADEL_ERR_KEYFILE, "\"keyId\" field is not a string"},
+    {"missing key",
+     "{\"type\":\"serviceaccount\",\"keyId\":\"k1\",\"userId\":\"u1\"}", PKCS1,
+     ZITADEL_ERR_KEYFILE, "\"key\" field is missing"},
+    {"empty key",
+     "{\"type\":\"serviceaccount\",\"keyId\":\"k1\",\"key\":\"\",\"userId\":"
+     "\"u1\"}",
+     PKCS1, ZITADEL_ERR_KEYFILE, "\"key\" field is empty"},
+    {"key object",
+     "{\"type\":\"serviceaccount\",\"keyId\":\"k1\",\"key\":{},\"userId\":"
+     "\"u1\"}",
+     PKCS1, ZITADEL_ERR_KEYFILE, "\"key\" field is not a string"},
+    {"key not PEM",
+     "{\"type\":\"serviceaccount\",\"keyId\":\"k1\",\"key\":@KEY@,\"userId\":"
+     "\"u1\"}",
+     "MIIEowIBAAKCAQEA", ZITADEL_ERR_KEYFILE, "no PEM block"},
+    {"public key",
+     "{\"type\":\"serviceaccount\",\"keyId\":\"k1\",\"key\":@KEY@,\"userId\":"
+     "\"u1\"}",
+     "-----BEGIN PUBLIC KEY-----\nMIIB\n-----END PUBLIC KEY-----\n",
+     ZITADEL_ERR_KEYFILE, "\"PUBLIC KEY\" block"},
+    {"encrypted key",
+     "{\"type\":\"serviceaccount\",\"keyId\":\"k1\",\"key\":@KEY@,\"userId\":"
+     "\"u1\"}",
+     "-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIB\n-----END ENCRYPTED PRIVATE "
+     "KEY-----\n",
+     ZITADEL_ERR_KEYFILE, "\"ENCRYPTED PRIVATE KEY\" block"},
+    {"PEM without end",
+     "{\"type\":\"serviceaccount\",\"keyId\":\"k1\",\"key\":@KEY@,\"userId\":"
+     "\"u1\"}",
+     "-----BEGIN RSA PRIVATE KEY-----\nMIIB\n", ZITADEL_ERR_KEYFILE,
+     "no \"-----END RSA PRIVATE KEY-----\" line"},
+    {"PEM escaped twice",
+     "{\"type\":\"serviceaccount\",\"keyId\":\"k1\",\"key\":@KEY@,\"userId\":"
+     "\"u1\"}",
+     "-----BEGIN RSA PRIVATE KEY-----\\nMIIB\\n-----END RSA PRIVATE "
+     "KEY-----\\n",
+     ZITADEL_ERR_KEYFILE, "no line breaks"},
+    {"missing userId",
+     "{\"type\":\"serviceaccount\",\"keyId\":\"k1\",\"key\":@KEY@}", PKCS1,
+     ZITADEL_ERR_KEYFILE, "\"userId\" field is missing"},
+    {"empty userId",
+     "{\"type\":\"serviceaccount\",\"keyId\":\"k1\",\"key\":@KEY@,\"userId\":"
+     "\"\"}",
+     PKCS1, ZITADEL_ERR_KEYFILE, "\"userId\" field is empty"},
+    {"null userId",
+     "{\"type\":\"serviceaccount\",\"keyId\":\"k1\",\"key\":@KEY@,\"userId\":"
+     "null}",
+     PKCS1, ZITADEL_ERR_KEYFILE, "\"userId\" field is not a string"},
+    {"application without clientId",
+     "{\"type\":\"application\",\"keyId\":\"k2\",\"key\":@KEY@,\"appId\":"
+     "\"a1\",\"userId\":\"u1\"}",
+     PKCS1, ZITADEL_ERR_KEYFILE, "\"clientId\" field is missing"},
+    {"application with numeric clientId",
+     "{\"type\":\"application\",\"keyId\":\"k2\",\"key\":@KEY@,\"clientId\":5}",
+     PKCS1, ZITADEL_ERR_KEYFILE, "\"clientId\" field is not a string"},
+    {"application with empty clientId",
+     "{\"type\":\"application\",\"keyId\":\"k2\",\"key\":@KEY@,\"clientId\":"
+     "\"\"}",
+     PKCS1, ZITADEL_ERR_KEYFILE, "\"clientId\" field is empty"},
+    {"bad expirationDate",
+     "{\"type\":\"serviceaccount\",\"keyId\":\"k1\",\"key\":@KEY@,"
+     "\"expirationDate\":\"tomorrow\",\"userId\":\"u1\"}",
+     PKCS1, ZITADEL_ERR_KEYFILE, "\"expirationDate\" field is not an RFC 3339"},
+    {"numeric expirationDate",
+     "{\"type\":\"serviceaccount\",\"keyId\":\"k1\",\"key\":@KEY@,"
+     "\"expirationDate\":5,\"userId\":\"u1\"}",
+     PKCS1, ZITADEL_ERR_KEYFILE, "\"expirationDate\" field is not a string"},
+    {"escaped NUL in userId",
+     "{\"type\":\"serviceaccount\",\"keyId\":\"k1\",\"key\":@KEY@,\"userId\":"
+     "\"u\\u0000x\"}",
+     PKCS1, ZITADEL_ERR_KEYFILE, "not valid JSON"},
 };
 
 /* Build the document for a shape; free with free(). */
@@ -170,8 +214,15 @@ static void test_shapes(void **state)
 
 static void test_getters(void **state)
 {
-	const char *sa = "{\"type\":\"serviceaccount\",\"keyId\":\"k1\",\"key\":\"" "-----BEGIN RSA PRIVATE KEY-----\\nMIIB\\n-----END RSA PRIVATE KEY-----\\n" "\",\"expirationDate\":\"2030-01-02T03:04:05Z\",\"userId\":\"u1\"}";
-	const char *app = "{\"type\":\"application\",\"keyId\":\"k2\",\"key\":\"" "-----BEGIN PRIVATE KEY-----\\nMIIB\\n-----END PRIVATE KEY-----\\n" "\",\"appId\":\"a1\",\"clientId\":\"c1@p\"}";
+	const char *sa =
+	    "{\"type\":\"serviceaccount\",\"keyId\":\"k1\",\"key\":\""
+	    "-----BEGIN RSA PRIVATE KEY-----\\nMIIB\\n-----END RSA PRIVATE "
+	    "KEY-----\\n"
+	    "\",\"expirationDate\":\"2030-01-02T03:04:05Z\",\"userId\":\"u1\"}";
+	const char *app =
+	    "{\"type\":\"application\",\"keyId\":\"k2\",\"key\":\""
+	    "-----BEGIN PRIVATE KEY-----\\nMIIB\\n-----END PRIVATE KEY-----\\n"
+	    "\",\"appId\":\"a1\",\"clientId\":\"c1@p\"}";
 	zitadel_keyfile *k = NULL;
 
 	(void)state;
@@ -208,9 +259,9 @@ static void test_nul_and_huge(void **state)
 	char *huge = malloc(big);
 
 	(void)state;
-	assert_int_equal(zitadel_keyfile_parse(nul, sizeof(nul) - 1, "n.json",
-					       &k, &err),
-			 ZITADEL_ERR_KEYFILE);
+	assert_int_equal(
+	    zitadel_keyfile_parse(nul, sizeof(nul) - 1, "n.json", &k, &err),
+	    ZITADEL_ERR_KEYFILE);
 	assert_non_null(strstr(err.message, "NUL"));
 	assert_null(k);
 
@@ -229,14 +280,16 @@ static char *valid_doc;
 
 static int setup_files(void **state)
 {
-	char *pem = test_key_pem(TEST_KEY_RSA_PKCS1), *js = test_json_string(pem);
+	char *pem = test_key_pem(TEST_KEY_RSA_PKCS1),
+	     *js = test_json_string(pem);
 
 	(void)state;
 	strcpy(tmpdir, "/tmp/zt-keyfile-XXXXXX");
 	assert_non_null(mkdtemp(tmpdir));
 	valid_doc = malloc(strlen(js) + 128);
 	sprintf(valid_doc,
-		"{\"type\":\"serviceaccount\",\"keyId\":\"k1\",\"key\":%s,\"userId\":\"u1\"}",
+		"{\"type\":\"serviceaccount\",\"keyId\":\"k1\",\"key\":%s,"
+		"\"userId\":\"u1\"}",
 		js);
 	free(pem);
 	free(js);
@@ -367,8 +420,8 @@ static void test_load_credential(void **state)
 			 ZITADEL_ERR_INVALID_ARGUMENT);
 	assert_non_null(strstr(err.message, "CREDENTIALS_DIRECTORY"));
 
-	path = test_write_file(tmpdir, "cred", valid_doc, strlen(valid_doc),
-			       0400);
+	path =
+	    test_write_file(tmpdir, "cred", valid_doc, strlen(valid_doc), 0400);
 	setenv("CREDENTIALS_DIRECTORY", tmpdir, 1);
 	assert_int_equal(zitadel_keyfile_load_credential("cred", &k, NULL),
 			 ZITADEL_OK);

@@ -26,41 +26,58 @@ struct token_case {
 };
 
 static const struct token_case token_cases[] = {
-	{"zitadel answer", "{\"access_token\":\"MtjHodGy4zxKyl\",\"token_type\":\"Bearer\",\"expires_in\":43199,\"id_token\":\"eyJ.x.y\"}",
-	 ZITADEL_OK, 43199},
-	{"minimal", "{\"access_token\":\"a\",\"token_type\":\"Bearer\",\"expires_in\":1}",
-	 ZITADEL_OK, 1},
-	{"extra fields", "{\"access_token\":\"a\",\"token_type\":\"bearer\",\"expires_in\":60,\"scope\":\"openid\",\"x\":[{}]}",
-	 ZITADEL_OK, 60},
-	{"not JSON", "access_token=a", ZITADEL_ERR_PROTOCOL, 0},
-	{"empty", "", ZITADEL_ERR_PROTOCOL, 0},
-	{"array", "[]", ZITADEL_ERR_PROTOCOL, 0},
-	{"no access_token", "{\"token_type\":\"Bearer\",\"expires_in\":60}",
-	 ZITADEL_ERR_PROTOCOL, 0},
-	{"empty access_token", "{\"access_token\":\"\",\"token_type\":\"Bearer\",\"expires_in\":60}",
-	 ZITADEL_ERR_PROTOCOL, 0},
-	{"numeric access_token", "{\"access_token\":5,\"token_type\":\"Bearer\",\"expires_in\":60}",
-	 ZITADEL_ERR_PROTOCOL, 0},
-	{"access_token with newline", "{\"access_token\":\"a\\nb\",\"token_type\":\"Bearer\",\"expires_in\":60}",
-	 ZITADEL_ERR_PROTOCOL, 0},
-	{"access_token with space", "{\"access_token\":\"a b\",\"token_type\":\"Bearer\",\"expires_in\":60}",
-	 ZITADEL_ERR_PROTOCOL, 0},
-	{"no token_type", "{\"access_token\":\"a\",\"expires_in\":60}",
-	 ZITADEL_ERR_PROTOCOL, 0},
-	{"numeric token_type", "{\"access_token\":\"a\",\"token_type\":1,\"expires_in\":60}",
-	 ZITADEL_ERR_PROTOCOL, 0},
-	{"no expires_in", "{\"access_token\":\"a\",\"token_type\":\"Bearer\"}",
-	 ZITADEL_ERR_PROTOCOL, 0},
-	{"expires_in 0", "{\"access_token\":\"a\",\"token_type\":\"Bearer\",\"expires_in\":0}",
-	 ZITADEL_ERR_PROTOCOL, 0},
-	{"expires_in negative", "{\"access_token\":\"a\",\"token_type\":\"Bearer\",\"expires_in\":-5}",
-	 ZITADEL_ERR_PROTOCOL, 0},
-	{"expires_in string", "{\"access_token\":\"a\",\"token_type\":\"Bearer\",\"expires_in\":\"3600\"}",
-	 ZITADEL_ERR_PROTOCOL, 0},
-	{"expires_in float", "{\"access_token\":\"a\",\"token_type\":\"Bearer\",\"expires_in\":3600.5}",
-	 ZITADEL_ERR_PROTOCOL, 0},
-	{"expires_in huge", "{\"access_token\":\"a\",\"token_type\":\"Bearer\",\"expires_in\":9223372036854775807}",
-	 ZITADEL_ERR_PROTOCOL, 0},
+    {"zitadel answer",
+     "{\"access_token\":\"MtjHodGy4zxKyl\",\"token_type\":\"Bearer\",\"expires_"
+     "in\":43199,\"id_token\":\"eyJ.x.y\"}",
+     ZITADEL_OK, 43199},
+    {"minimal",
+     "{\"access_token\":\"a\",\"token_type\":\"Bearer\",\"expires_in\":1}",
+     ZITADEL_OK, 1},
+    {"extra fields",
+     "{\"access_token\":\"a\",\"token_type\":\"bearer\",\"expires_in\":60,"
+     "\"scope\":\"openid\",\"x\":[{}]}",
+     ZITADEL_OK, 60},
+    {"not JSON", "access_token=a", ZITADEL_ERR_PROTOCOL, 0},
+    {"empty", "", ZITADEL_ERR_PROTOCOL, 0},
+    {"array", "[]", ZITADEL_ERR_PROTOCOL, 0},
+    {"no access_token", "{\"token_type\":\"Bearer\",\"expires_in\":60}",
+     ZITADEL_ERR_PROTOCOL, 0},
+    {"empty access_token",
+     "{\"access_token\":\"\",\"token_type\":\"Bearer\",\"expires_in\":60}",
+     ZITADEL_ERR_PROTOCOL, 0},
+    {"numeric access_token",
+     "{\"access_token\":5,\"token_type\":\"Bearer\",\"expires_in\":60}",
+     ZITADEL_ERR_PROTOCOL, 0},
+    {"access_token with newline",
+     "{\"access_token\":\"a\\nb\",\"token_type\":\"Bearer\",\"expires_in\":60}",
+     ZITADEL_ERR_PROTOCOL, 0},
+    {"access_token with space",
+     "{\"access_token\":\"a b\",\"token_type\":\"Bearer\",\"expires_in\":60}",
+     ZITADEL_ERR_PROTOCOL, 0},
+    {"no token_type", "{\"access_token\":\"a\",\"expires_in\":60}",
+     ZITADEL_ERR_PROTOCOL, 0},
+    {"numeric token_type",
+     "{\"access_token\":\"a\",\"token_type\":1,\"expires_in\":60}",
+     ZITADEL_ERR_PROTOCOL, 0},
+    {"no expires_in", "{\"access_token\":\"a\",\"token_type\":\"Bearer\"}",
+     ZITADEL_ERR_PROTOCOL, 0},
+    {"expires_in 0",
+     "{\"access_token\":\"a\",\"token_type\":\"Bearer\",\"expires_in\":0}",
+     ZITADEL_ERR_PROTOCOL, 0},
+    {"expires_in negative",
+     "{\"access_token\":\"a\",\"token_type\":\"Bearer\",\"expires_in\":-5}",
+     ZITADEL_ERR_PROTOCOL, 0},
+    {"expires_in string",
+     "{\"access_token\":\"a\",\"token_type\":\"Bearer\",\"expires_in\":"
+     "\"3600\"}",
+     ZITADEL_ERR_PROTOCOL, 0},
+    {"expires_in float",
+     "{\"access_token\":\"a\",\"token_type\":\"Bearer\",\"expires_in\":3600.5}",
+     ZITADEL_ERR_PROTOCOL, 0},
+    {"expires_in huge",
+     "{\"access_token\":\"a\",\"token_type\":\"Bearer\",\"expires_in\":"
+     "9223372036854775807}",
+     ZITADEL_ERR_PROTOCOL, 0},
 };
 
 static void test_tokens(void **state)
@@ -92,7 +109,8 @@ static void test_tokens(void **state)
 
 static void test_token_value(void **state)
 {
-	const char *body = "{\"access_token\":\"MtjHodGy4zxKyl\",\"token_type\":\"Bearer\",\"expires_in\":43199}";
+	const char *body = "{\"access_token\":\"MtjHodGy4zxKyl\",\"token_"
+			   "type\":\"Bearer\",\"expires_in\":43199}";
 	zitadel_token *t = NULL;
 
 	(void)state;
@@ -140,16 +158,17 @@ struct intro_case {
 };
 
 static const struct intro_case intro_cases[] = {
-	{"inactive", "{\"active\":false}", ZITADEL_OK, 0},
-	{"active", "{\"active\":true,\"sub\":\"u1\",\"exp\":1733206543}", ZITADEL_OK, 1},
-	{"active as string", "{\"active\":\"true\"}", ZITADEL_ERR_PROTOCOL, 0},
-	{"active as number", "{\"active\":1}", ZITADEL_ERR_PROTOCOL, 0},
-	{"no active", "{\"sub\":\"u1\"}", ZITADEL_ERR_PROTOCOL, 0},
-	{"null active", "{\"active\":null}", ZITADEL_ERR_PROTOCOL, 0},
-	{"exp as string", "{\"active\":true,\"exp\":\"1733206543\"}",
-	 ZITADEL_ERR_PROTOCOL, 0},
-	{"not JSON", "active=true", ZITADEL_ERR_PROTOCOL, 0},
-	{"array", "[{\"active\":true}]", ZITADEL_ERR_PROTOCOL, 0},
+    {"inactive", "{\"active\":false}", ZITADEL_OK, 0},
+    {"active", "{\"active\":true,\"sub\":\"u1\",\"exp\":1733206543}",
+     ZITADEL_OK, 1},
+    {"active as string", "{\"active\":\"true\"}", ZITADEL_ERR_PROTOCOL, 0},
+    {"active as number", "{\"active\":1}", ZITADEL_ERR_PROTOCOL, 0},
+    {"no active", "{\"sub\":\"u1\"}", ZITADEL_ERR_PROTOCOL, 0},
+    {"null active", "{\"active\":null}", ZITADEL_ERR_PROTOCOL, 0},
+    {"exp as string", "{\"active\":true,\"exp\":\"1733206543\"}",
+     ZITADEL_ERR_PROTOCOL, 0},
+    {"not JSON", "active=true", ZITADEL_ERR_PROTOCOL, 0},
+    {"array", "[{\"active\":true}]", ZITADEL_ERR_PROTOCOL, 0},
 };
 
 static void test_introspection_cases(void **state)
@@ -162,8 +181,8 @@ static void test_introspection_cases(void **state)
 		zitadel_introspection *in = (zitadel_introspection *)1;
 		zitadel_status rc;
 
-		rc = zt_introspection_parse(c->body, strlen(c->body), &in,
-					    NULL);
+		rc =
+		    zt_introspection_parse(c->body, strlen(c->body), &in, NULL);
 		if (rc != c->want)
 			fail_msg("%s: got %d", c->name, rc);
 		if (rc != ZITADEL_OK) {
@@ -179,13 +198,16 @@ static const char full[] =
     "{\"active\":true,\"scope\":\"openid\",\"client_id\":\"billing-robot\","
     "\"token_type\":\"Bearer\",\"exp\":1733206543,\"iat\":1733163343,"
     "\"sub\":\"289395618127036681\",\"aud\":[\"294645919545032706\",\"c1@p\"],"
-    "\"iss\":\"https://acme.zitadel.cloud\",\"username\":\"billing-robot@acme\","
+    "\"iss\":\"https://"
+    "acme.zitadel.cloud\",\"username\":\"billing-robot@acme\","
     "\"urn:zitadel:iam:org:project:roles\":{\"reader\":{\"1\":\"acme\"}}}";
 
 static void test_claims(void **state)
 {
 	zitadel_introspection *in = NULL;
-	const char *arr = "{\"active\":true,\"aud\":\"one\",\"urn:zitadel:iam:org:project:roles\":[{\"writer\":{\"1\":\"acme\"}},{\"admin\":{}}]}";
+	const char *arr =
+	    "{\"active\":true,\"aud\":\"one\",\"urn:zitadel:iam:org:project:"
+	    "roles\":[{\"writer\":{\"1\":\"acme\"}},{\"admin\":{}}]}";
 
 	(void)state;
 	assert_int_equal(zt_introspection_parse(full, strlen(full), &in, NULL),
