@@ -262,6 +262,16 @@ static zitadel_status open_dir(const char *dir, int *fd, zitadel_error *err)
 					"cache directory %s is not a "
 					"directory",
 					shown);
+		/* Someone else's 0700 directory cannot even be opened;
+		 * say whose it is rather than just "permission denied". */
+		if (errno == EACCES && stat(dir, &st) == 0 &&
+		    st.st_uid != geteuid())
+			return zt_error(err, ZITADEL_ERR_CACHE_UNSAFE,
+					"cache directory %s is owned by uid "
+					"%lu, not by uid %lu; refusing to use "
+					"it",
+					shown, (unsigned long)st.st_uid,
+					(unsigned long)geteuid());
 		return zt_error(err, ZITADEL_ERR_IO,
 				"cannot open cache directory %s: %s", shown,
 				strerror(errno));
