@@ -6,6 +6,7 @@
  */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -671,6 +672,55 @@ static void test_config_set(void **state)
 	zitadel_config_free(cfg);
 }
 
+/* tests/data/config: valid/ files load; each invalid/ file starts with
+ * "# expect LINE: phrase" and must fail with exactly that. */
+static void test_fixture_files(void **state)
+{
+	const char *src = getenv("ZT_SRCDIR");
+	char dir[512], path[1024], prefix[1100], first[256], *colon;
+	struct dirent *de;
+	zitadel_config *cfg;
+	int valid, n = 0;
+	FILE *fp;
+	DIR *d;
+
+	(void)state;
+	if (src == NULL)
+		skip();
+	for (valid = 1; valid >= 0; valid--) {
+		snprintf(dir, sizeof(dir), "%s/tests/data/config/%s", src,
+			 valid ? "valid" : "invalid");
+		d = opendir(dir);
+		assert_non_null(d);
+		while ((de = readdir(d)) != NULL) {
+			if (de->d_name[0] == '.')
+				continue;
+			snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+			print_message("fixture %s\n", path);
+			n++;
+			if (valid) {
+				cfg = load_ok(path);
+				zitadel_config_free(cfg);
+				continue;
+			}
+			fp = fopen(path, "r");
+			assert_non_null(fp);
+			assert_non_null(fgets(first, sizeof(first), fp));
+			fclose(fp);
+			first[strcspn(first, "\n")] = '\0';
+			assert_int_equal(strncmp(first, "# expect ", 9), 0);
+			colon = strchr(first, ':');
+			assert_non_null(colon);
+			*colon = '\0';
+			snprintf(prefix, sizeof(prefix), "%s:%s: ", path,
+				 first + 9);
+			expect_error(path, ZITADEL_ERR_CONFIG, prefix, colon + 2);
+		}
+		closedir(d);
+	}
+	assert_true(n >= 8);
+}
+
 static void test_alloc_failures(void **state)
 {
 	struct fixture *f = *state;
@@ -716,7 +766,8 @@ int main(void)
 	    T(test_long_line),	   T(test_every_key),
 	    T(test_defaults_when_empty), T(test_override_order),
 	    T(test_user_path_from_env),  T(test_matching),
-	    T(test_config_set),	   T(test_alloc_failures),
+	    T(test_config_set),	   T(test_fixture_files),
+	    T(test_alloc_failures),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
