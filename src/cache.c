@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,7 +23,7 @@
 #include "internal.h"
 
 #define ENTRY_VERSION 1
-#define NAME_MAX_LEN 64 /* "token-" + 16 hex + ".json" and friends */
+#define NAME_MAX_LEN  64 /* "token-" + 16 hex + ".json" and friends */
 
 /* Poll the lock with sleeps growing from 1 ms to this. */
 #define LOCK_SLEEP_MAX_MS 50
@@ -137,11 +138,18 @@ zitadel_status zt_cache_dir_default(char **out, zitadel_error *err)
 
 long zt_cache_margin(long configured, time_t obtained_at, time_t expires_at)
 {
-	long lifetime = (long)(expires_at - obtained_at);
+	long lifetime = 0;
 	long margin;
 
-	if (lifetime < 0)
-		lifetime = 0;
+	/* The stamps may come from a corrupt entry: subtract without
+	 * overflow (the true difference always fits in 64 unsigned bits). */
+	if (expires_at > obtained_at) {
+		unsigned long long d = (unsigned long long)expires_at -
+				       (unsigned long long)obtained_at;
+
+		lifetime =
+		    d > (unsigned long long)LONG_MAX ? LONG_MAX : (long)d;
+	}
 	if (configured >= 0) {
 		margin = configured;
 	} else {
@@ -512,7 +520,7 @@ static int parse_entry(const char *text, size_t len, const zt_cache_id *id,
 	    strlen(access) > ZT_TOKEN_MAX || type == NULL || type[0] == '\0')
 		goto out;
 	if (int_field(root, "obtained_at", &obtained) != 0 ||
-	    int_field(root, "expires_at", &expires) != 0 ||
+	    int_field(root, "expires_at", &expires) != 0 || obtained < 0 ||
 	    expires <= obtained || obtained > (json_int_t)now + FUTURE_SLACK_S)
 		goto out;
 
@@ -594,9 +602,8 @@ zitadel_status zt_cache_lookup(const char *dir, const zt_cache_id *id,
 	if (rc != ZITADEL_OK)
 		goto out;
 
-	parsed = len > ZT_CACHE_ENTRY_MAX
-		     ? 0
-		     : parse_entry(buf, len, id, now, &t);
+	parsed =
+	    len > ZT_CACHE_ENTRY_MAX ? 0 : parse_entry(buf, len, id, now, &t);
 	if (parsed < 0) {
 		rc = zt_error(err, ZITADEL_ERR_NOMEM,
 			      "out of memory reading the token cache");
@@ -791,15 +798,14 @@ static zitadel_status entry_text(const zt_cache_id *id,
 
 	*out = NULL;
 	*len = 0;
-	root = json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I}",
-			 "v", ENTRY_VERSION, "issuer", id->issuer, "grant",
-			 id->grant, "subject", id->subject, "key_id",
-			 id->key_id, "scope", id->scope, "access_token",
-			 token->access_token, "token_type",
-			 token->token_type != NULL ? token->token_type
-						   : "Bearer",
-			 "obtained_at", (json_int_t)token->obtained_at,
-			 "expires_at", (json_int_t)token->expires_at);
+	root = json_pack(
+	    "{s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I}", "v",
+	    ENTRY_VERSION, "issuer", id->issuer, "grant", id->grant, "subject",
+	    id->subject, "key_id", id->key_id, "scope", id->scope,
+	    "access_token", token->access_token, "token_type",
+	    token->token_type != NULL ? token->token_type : "Bearer",
+	    "obtained_at", (json_int_t)token->obtained_at, "expires_at",
+	    (json_int_t)token->expires_at);
 	if (root == NULL)
 		return zt_error(err, ZITADEL_ERR_NOMEM,
 				"out of memory building a cache entry");

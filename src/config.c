@@ -23,9 +23,9 @@
 
 #include "internal.h"
 
-#define SYSTEM_CONFIG "/etc/zitadel/client.conf"
+#define SYSTEM_CONFIG    "/etc/zitadel/client.conf"
 #define PROFILE_NAME_MAX 64
-#define LIST_MAX 64 /* entries in one list value */
+#define LIST_MAX         64 /* entries in one list value */
 
 /* One [profile NAME]. pub's pointers borrow the owned fields below. */
 struct profile {
@@ -64,8 +64,7 @@ struct zitadel_config {
 static const char *search_system;
 static const char *search_user;
 
-void zt_config_set_search_paths(const char *system_path,
-				const char *user_path)
+void zt_config_set_search_paths(const char *system_path, const char *user_path)
 {
 	search_system = system_path;
 	search_user = user_path;
@@ -74,14 +73,14 @@ void zt_config_set_search_paths(const char *system_path,
 /* ---- key tables ------------------------------------------------------- */
 
 enum kind {
-	K_URL,	   /* https:// issuer */
-	K_PATH,	   /* a file or directory; relative to the config file */
-	K_CRED,	   /* a systemd credential name */
+	K_URL,     /* https:// issuer */
+	K_PATH,    /* a file or directory; relative to the config file */
+	K_CRED,    /* a systemd credential name */
 	K_STRING,  /* a single word or phrase without control characters */
 	K_SECONDS, /* integer seconds in [min, max] */
 	K_BOOL,
-	K_HOSTS,   /* list of host[:port] */
-	K_LIST,	   /* list of anything without control characters */
+	K_HOSTS, /* list of host[:port] */
+	K_LIST,  /* list of anything without control characters */
 };
 
 struct key_def {
@@ -157,7 +156,7 @@ static const struct {
 
 struct where {
 	const char *origin; /* file name or the caller's origin */
-	int line;	    /* 0: none */
+	int line;           /* 0: none */
 };
 
 static zitadel_status bad(zitadel_error *err, const struct where *at,
@@ -335,9 +334,8 @@ static zitadel_status parse_seconds(const char *value, const struct key_def *k,
 	return ZITADEL_OK;
 }
 
-static zitadel_status parse_bool(const char *value, const char *key,
-				 int *out, const struct where *at,
-				 zitadel_error *err)
+static zitadel_status parse_bool(const char *value, const char *key, int *out,
+				 const struct where *at, zitadel_error *err)
 {
 	if (strcasecmp(value, "yes") == 0 || strcasecmp(value, "true") == 0 ||
 	    strcmp(value, "1") == 0) {
@@ -352,9 +350,8 @@ static zitadel_status parse_bool(const char *value, const char *key,
 	return bad(err, at, "%s must be yes, no, true, false, 1 or 0", key);
 }
 
-static zitadel_status parse_url(const char *value, const char *key,
-				char **out, const struct where *at,
-				zitadel_error *err)
+static zitadel_status parse_url(const char *value, const char *key, char **out,
+				const struct where *at, zitadel_error *err)
 {
 	size_t len = strlen(value);
 
@@ -430,11 +427,11 @@ static zitadel_status parse_list(const char *value, const struct key_def *k,
 					"out of memory reading config");
 		}
 		if (k->kind == K_HOSTS && strchr(list[n], '/') != NULL) {
-			zitadel_status rc = bad(
-			    err, at,
-			    "%s entry \"%s\" is not host[:port]: write the "
-			    "host as git sends it, without scheme or path",
-			    k->name, list[n]);
+			zitadel_status rc =
+			    bad(err, at,
+				"%s entry \"%s\" is not host[:port]: write the "
+				"host as git sends it, without scheme or path",
+				k->name, list[n]);
 
 			free_list(list);
 			return rc;
@@ -458,13 +455,11 @@ static zitadel_status parse_string(const char *value, const char *key,
 				       "out of memory reading config");
 }
 
-static zitadel_status parse_cred(const char *value, const char *key,
-				 char **out, const struct where *at,
-				 zitadel_error *err)
+static zitadel_status parse_cred(const char *value, const char *key, char **out,
+				 const struct where *at, zitadel_error *err)
 {
 	if (strchr(value, '/') != NULL || strcmp(value, ".") == 0 ||
-	    strcmp(value, "..") == 0 || has_space(value) ||
-	    has_control(value))
+	    strcmp(value, "..") == 0 || has_space(value) || has_control(value))
 		return bad(err, at,
 			   "%s must be a credential name (as in "
 			   "LoadCredential=), not a path",
@@ -583,8 +578,7 @@ static int valid_profile_name(const char *name)
 	return 1;
 }
 
-static struct profile *find_profile(const zitadel_config *cfg,
-				    const char *name)
+static struct profile *find_profile(const zitadel_config *cfg, const char *name)
 {
 	size_t i;
 
@@ -922,8 +916,8 @@ static int handler(void *user, const char *section, const char *name,
 	if (ps->rc != ZITADEL_OK)
 		return 0;
 	if (ps->section[0] == '\0') {
-		ps->rc = bad(ps->err, &at,
-			     "key \"%s\" before any [section]", name);
+		ps->rc =
+		    bad(ps->err, &at, "key \"%s\" before any [section]", name);
 		return 0;
 	}
 	if (!ps->section_ok)
@@ -938,8 +932,8 @@ static int handler(void *user, const char *section, const char *name,
 			     shown, ps->section);
 		return 0;
 	}
-	ps->rc = set_key(ps->cfg, ps->section, name, value, ps->dir, &at,
-			 ps->err);
+	ps->rc =
+	    set_key(ps->cfg, ps->section, name, value, ps->dir, &at, ps->err);
 	return ps->rc == ZITADEL_OK;
 }
 
@@ -1048,8 +1042,7 @@ out:
 
 /* ---- whole-config checks ---------------------------------------------- */
 
-static zitadel_status check_profile(const struct profile *p,
-				    zitadel_error *err)
+static zitadel_status check_profile(const struct profile *p, zitadel_error *err)
 {
 	struct where at = {p->origin != NULL ? p->origin : "config", p->line};
 	int creds = 0;
@@ -1139,10 +1132,9 @@ zitadel_status zitadel_config_load(const char *path, zitadel_config **out,
 	} else if (env != NULL && env[0] != '\0') {
 		rc = parse_file(cfg, env, 1, err);
 	} else {
-		rc = parse_file(cfg,
-				search_system != NULL ? search_system
-						      : SYSTEM_CONFIG,
-				0, err);
+		rc = parse_file(
+		    cfg, search_system != NULL ? search_system : SYSTEM_CONFIG,
+		    0, err);
 		if (rc != ZITADEL_OK)
 			goto out;
 		user = search_user != NULL ? zt_strdup(search_user)
@@ -1183,8 +1175,7 @@ const zitadel_profile *zitadel_config_profile(const zitadel_config *cfg,
 	return p != NULL ? &p->pub : NULL;
 }
 
-const zitadel_profile *zitadel_config_default_profile(
-    const zitadel_config *cfg)
+const zitadel_profile *zitadel_config_default_profile(const zitadel_config *cfg)
 {
 	if (cfg == NULL)
 		return NULL;
@@ -1195,8 +1186,8 @@ const zitadel_profile *zitadel_config_default_profile(
 	return NULL;
 }
 
-const zitadel_profile *zitadel_config_profile_for_git_host(
-    const zitadel_config *cfg, const char *host)
+const zitadel_profile *
+zitadel_config_profile_for_git_host(const zitadel_config *cfg, const char *host)
 {
 	size_t i, j;
 
@@ -1224,8 +1215,9 @@ static void registry_host(const char *in, const char **start, size_t *len)
 	*len = strcspn(in, "/");
 }
 
-const zitadel_profile *zitadel_config_profile_for_docker_registry(
-    const zitadel_config *cfg, const char *registry)
+const zitadel_profile *
+zitadel_config_profile_for_docker_registry(const zitadel_config *cfg,
+					   const char *registry)
 {
 	const char *want, *have;
 	size_t wlen, hlen, i, j;
@@ -1247,8 +1239,9 @@ const zitadel_profile *zitadel_config_profile_for_docker_registry(
 	return NULL;
 }
 
-const zitadel_profile *zitadel_config_profile_for_kube_cluster(
-    const zitadel_config *cfg, const char *server)
+const zitadel_profile *
+zitadel_config_profile_for_kube_cluster(const zitadel_config *cfg,
+					const char *server)
 {
 	size_t i, j;
 

@@ -85,8 +85,8 @@ static void free_token(zitadel_token *t)
 	free(t);
 }
 
-static void store_ok(const char *dir, const zt_cache_id *id,
-		     const char *value, time_t obtained, long lifetime)
+static void store_ok(const char *dir, const zt_cache_id *id, const char *value,
+		     time_t obtained, long lifetime)
 {
 	zitadel_error err = ZITADEL_ERROR_INIT;
 	zitadel_token t = make_token(value, obtained, lifetime);
@@ -222,8 +222,8 @@ static void test_modes_under_umask_000(void **state)
 	mode_t old = umask(0);
 
 	store_ok(f->dir, &ID_A, "tok", T0, 3600);
-	assert_int_equal(
-	    zt_cache_lock_take(f->dir, &ID_A, 1000, &lock, &err), ZITADEL_OK);
+	assert_int_equal(zt_cache_lock_take(f->dir, &ID_A, 1000, &lock, &err),
+			 ZITADEL_OK);
 	zt_cache_unlock(lock);
 	umask(old);
 
@@ -303,11 +303,11 @@ static void test_margin_rule(void **state)
 	static const struct {
 		long configured, lifetime, want;
 	} cases[] = {
-	    {-1, 43200, 4320}, /* 10 % of 12 h */
+	    {-1, 43200, 4320},                /* 10 % of 12 h */
 	    {-1, 3600, 360},   {-1, 600, 60}, /* 10 % is exactly 60 */
-	    {-1, 599, 60},     {-1, 300, 60},     /* floor of 60 s */
+	    {-1, 599, 60},     {-1, 300, 60}, /* floor of 60 s */
 	    {-1, 120, 60},     {-1, 119, 59}, /* never over half the life */
-	    {-1, 60, 30},      {-1, 1, 0},        {30, 3600, 30},
+	    {-1, 60, 30},      {-1, 1, 0},         {30, 3600, 30},
 	    {0, 3600, 0},      {7200, 3600, 1800}, {600, 43200, 600},
 	};
 	size_t i;
@@ -378,9 +378,9 @@ static void corrupt_case(struct fixture *f, const char *text, size_t len)
 	expect_hit(f->dir, &ID_A, -1, T0 + 1, "again");
 }
 
-#define ENTRY_HEAD                                                          \
-	"{\"v\":1,\"issuer\":\"https://id.example.com\",\"grant\":\"jwt-"    \
-	"bearer\",\"subject\":\"300000000000000001\",\"key_id\":\"key-1\","  \
+#define ENTRY_HEAD                                                             \
+	"{\"v\":1,\"issuer\":\"https://id.example.com\",\"grant\":\"jwt-"      \
+	"bearer\",\"subject\":\"300000000000000001\",\"key_id\":\"key-1\","    \
 	"\"scope\":\"openid profile\","
 
 static void test_corrupt_entries(void **state)
@@ -392,8 +392,9 @@ static void test_corrupt_entries(void **state)
 	    "null",
 	    ENTRY_HEAD "\"access_token\":\"t\",\"token_type\":\"Bearer\","
 		       "\"obtained_at\":1700000000,\"exp", /* truncated */
-	    ENTRY_HEAD "\"access_token\":\"t\",\"token_type\":\"Bearer\","
-		       "\"obtained_at\":1700000000,\"expires_at\":\"1700003600\"}",
+	    ENTRY_HEAD
+	    "\"access_token\":\"t\",\"token_type\":\"Bearer\","
+	    "\"obtained_at\":1700000000,\"expires_at\":\"1700003600\"}",
 	    ENTRY_HEAD "\"access_token\":42,\"token_type\":\"Bearer\","
 		       "\"obtained_at\":1700000000,\"expires_at\":1700003600}",
 	    ENTRY_HEAD "\"access_token\":\"\",\"token_type\":\"Bearer\","
@@ -631,8 +632,8 @@ static void test_unsafe_lock_file(void **state)
 	lock = NULL;
 	entry_path(f->dir, ".lock", path, sizeof(path));
 	assert_int_equal(chmod(path, 0666), 0);
-	expect_unsafe(zt_cache_lock_take(f->dir, &ID_A, 100, &lock, &err),
-		      &err, "mode 0666");
+	expect_unsafe(zt_cache_lock_take(f->dir, &ID_A, 100, &lock, &err), &err,
+		      "mode 0666");
 	assert_null(lock);
 }
 

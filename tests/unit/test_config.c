@@ -23,9 +23,9 @@
 
 #include "internal.h"
 
-#define GOOD_PROFILE                                                        \
-	"[profile work]\n"                                                   \
-	"issuer = https://id.example.com\n"                                  \
+#define GOOD_PROFILE                                                           \
+	"[profile work]\n"                                                     \
+	"issuer = https://id.example.com\n"                                    \
 	"key_file = /etc/zitadel/work.json\n"
 
 struct error_case {
@@ -55,8 +55,7 @@ static const struct error_case error_cases[] = {
     /* values */
     {GOOD_PROFILE "timeout = 0\n", ZITADEL_ERR_CONFIG, 4,
      "timeout must be a whole number of seconds from 1 to 600"},
-    {GOOD_PROFILE "timeout = 601\n", ZITADEL_ERR_CONFIG, 4,
-     "from 1 to 600"},
+    {GOOD_PROFILE "timeout = 601\n", ZITADEL_ERR_CONFIG, 4, "from 1 to 600"},
     {GOOD_PROFILE "timeout = 10s\n", ZITADEL_ERR_CONFIG, 4,
      "whole number of seconds"},
     {GOOD_PROFILE "timeout = -5\n", ZITADEL_ERR_CONFIG, 4,
@@ -71,14 +70,14 @@ static const struct error_case error_cases[] = {
     {"[pam]\ntimeout = 0\n", ZITADEL_ERR_CONFIG, 2, "from 1 to 600"},
     {"[defaults]\ncache_margin = soon\n", ZITADEL_ERR_CONFIG, 2,
      "cache_margin must be a whole number of seconds from 0 to 86400"},
-    {"[profile work]\nissuer = http://id.example.com\n", ZITADEL_ERR_CONFIG,
-     2, "issuer must be an https:// URL"},
+    {"[profile work]\nissuer = http://id.example.com\n", ZITADEL_ERR_CONFIG, 2,
+     "issuer must be an https:// URL"},
     {"[profile work]\nissuer = id.example.com\n", ZITADEL_ERR_CONFIG, 2,
      "https:// URL"},
     {"[profile work]\nissuer = https://\n", ZITADEL_ERR_CONFIG, 2,
      "https:// URL"},
-    {"[profile work]\nissuer = https://id.example.com/\n",
-     ZITADEL_ERR_CONFIG, 2, "must not end with '/'"},
+    {"[profile work]\nissuer = https://id.example.com/\n", ZITADEL_ERR_CONFIG,
+     2, "must not end with '/'"},
     {"[pam]\nissuer = http://id.example.com\n", ZITADEL_ERR_CONFIG, 2,
      "https:// URL"},
     {"[profile work]\nissuer = https://id.example.com\n"
@@ -102,14 +101,14 @@ static const struct error_case error_cases[] = {
     /* structure */
     {GOOD_PROFILE "[profile work]\nscope = openid\n", ZITADEL_ERR_CONFIG, 4,
      "duplicate profile \"work\""},
-    {GOOD_PROFILE "issuer = https://other.example.com\n", ZITADEL_ERR_CONFIG,
-     4, "key \"issuer\" given twice in [profile work]"},
+    {GOOD_PROFILE "issuer = https://other.example.com\n", ZITADEL_ERR_CONFIG, 4,
+     "key \"issuer\" given twice in [profile work]"},
     {"[profile work]\nkey_file = /k.json\n", ZITADEL_ERR_CONFIG, 1,
      "profile \"work\" has no issuer"},
-    {"[profile work]\nissuer = https://id.example.com\n", ZITADEL_ERR_CONFIG,
-     1, "profile \"work\" has no credential"},
-    {GOOD_PROFILE "pat_file = /etc/zitadel/work.pat\n", ZITADEL_ERR_CONFIG,
-     1, "more than one credential"},
+    {"[profile work]\nissuer = https://id.example.com\n", ZITADEL_ERR_CONFIG, 1,
+     "profile \"work\" has no credential"},
+    {GOOD_PROFILE "pat_file = /etc/zitadel/work.pat\n", ZITADEL_ERR_CONFIG, 1,
+     "more than one credential"},
     {GOOD_PROFILE "\n[profile other]\nissuer = https://id.example.com\n"
 		  "client_id = app\n",
      ZITADEL_ERR_CONFIG, 5, "client_id and client_secret_file go together"},
@@ -332,8 +331,8 @@ static void test_every_key(void **state)
 	snprintf(want, sizeof(want), "%s/keys/work.json", f->dir);
 	assert_string_equal(p->key_file, want);
 	assert_null(p->pat_file);
-	assert_string_equal(p->scope,
-			    "openid urn:zitadel:iam:org:project:id:zitadel:aud");
+	assert_string_equal(
+	    p->scope, "openid urn:zitadel:iam:org:project:id:zitadel:aud");
 	assert_string_equal(p->org, "123456");
 	assert_string_equal(p->ca_file, "/etc/ssl/ca.pem");
 	assert_string_equal(p->username, "robot");
@@ -348,7 +347,8 @@ static void test_every_key(void **state)
 			    "https://registry.example.com/v1/");
 	assert_string_equal(p->docker_registries[1], "ghcr.io");
 	assert_null(p->docker_registries[2]);
-	assert_string_equal(p->kube_clusters[0], "https://k8s.example.com:6443");
+	assert_string_equal(p->kube_clusters[0],
+			    "https://k8s.example.com:6443");
 	assert_null(p->kube_clusters[1]);
 
 	p = zitadel_config_profile(cfg, "pat");
@@ -584,15 +584,16 @@ static void test_matching(void **state)
 	assert_string_equal(NAME(zitadel_config_profile_for_docker_registry(
 				cfg, "registry.example.com")),
 			    "one");
-	assert_string_equal(NAME(zitadel_config_profile_for_docker_registry(
-				cfg, "GHCR.io")),
-			    "two");
+	assert_string_equal(
+	    NAME(zitadel_config_profile_for_docker_registry(cfg, "GHCR.io")),
+	    "two");
 	assert_string_equal(NAME(zitadel_config_profile_for_docker_registry(
 				cfg, "https://ghcr.io/")),
 			    "two");
 	assert_null(zitadel_config_profile_for_docker_registry(
 	    cfg, "registry.example.com.evil"));
-	assert_null(zitadel_config_profile_for_docker_registry(cfg, "https://"));
+	assert_null(
+	    zitadel_config_profile_for_docker_registry(cfg, "https://"));
 
 	/* kubectl: the exact string */
 	assert_string_equal(NAME(zitadel_config_profile_for_kube_cluster(
@@ -640,15 +641,15 @@ static void test_config_set(void **state)
 			 ZITADEL_ERR_CONFIG);
 	assert_non_null(strstr(err.message, "only paths to secrets"));
 	zitadel_error_clear(&err);
-	assert_int_equal(zitadel_config_set(cfg, "nope", "a", "b", "--opt",
-					    &err),
-			 ZITADEL_ERR_CONFIG);
+	assert_int_equal(
+	    zitadel_config_set(cfg, "nope", "a", "b", "--opt", &err),
+	    ZITADEL_ERR_CONFIG);
 	assert_string_equal(err.message, "--opt: unknown section [nope]");
 	zitadel_error_clear(&err);
 
 	assert_int_equal(zitadel_config_set(cfg, "profile cli", "issuer",
-					    "https://id.example.com", "--issuer",
-					    &err),
+					    "https://id.example.com",
+					    "--issuer", &err),
 			 ZITADEL_OK);
 	assert_int_equal(zitadel_config_set(cfg, "profile cli", "key_file",
 					    "rel/key.json", "--key-file", &err),
@@ -714,7 +715,8 @@ static void test_fixture_files(void **state)
 			*colon = '\0';
 			snprintf(prefix, sizeof(prefix), "%s:%s: ", path,
 				 first + 9);
-			expect_error(path, ZITADEL_ERR_CONFIG, prefix, colon + 2);
+			expect_error(path, ZITADEL_ERR_CONFIG, prefix,
+				     colon + 2);
 		}
 		closedir(d);
 	}
@@ -729,9 +731,10 @@ static void test_alloc_failures(void **state)
 	zitadel_status st;
 	long n, made;
 
-	write_conf(f->path, "[defaults]\nprofile = work\ncache_dir = c\n"
-			    GOOD_PROFILE "git_hosts = a b c\n"
-			    "[pam]\nissuer = https://x\nca_file = ca\n");
+	write_conf(f->path,
+		   "[defaults]\nprofile = work\ncache_dir = c\n" GOOD_PROFILE
+		   "git_hosts = a b c\n"
+		   "[pam]\nissuer = https://x\nca_file = ca\n");
 	zt_alloc_fail_at(0);
 	cfg = load_ok(f->path);
 	zitadel_config_free(cfg);
@@ -762,11 +765,11 @@ static void test_alloc_failures(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    T(test_error_table),   T(test_file_errors),
-	    T(test_long_line),	   T(test_every_key),
+	    T(test_error_table),         T(test_file_errors),
+	    T(test_long_line),           T(test_every_key),
 	    T(test_defaults_when_empty), T(test_override_order),
 	    T(test_user_path_from_env),  T(test_matching),
-	    T(test_config_set),	   T(test_fixture_files),
+	    T(test_config_set),          T(test_fixture_files),
 	    T(test_alloc_failures),
 	};
 
