@@ -85,6 +85,7 @@ static int lib_open(zh_fail *fail)
 {
 	const char *env = secure_getenv("ZITADEL_LIBZITADEL");
 	const char *path = ZT_LIBDIR "/" ZITADEL_SONAME;
+	char first[512] = "";
 	const char *why;
 	size_t i;
 
@@ -94,15 +95,20 @@ static int lib_open(zh_fail *fail)
 		path = env;
 	lib.handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
 	if (lib.handle == NULL && (env == NULL || *env == '\0')) {
+		/* Keep the first reason: a broken install in LIBDIR matters
+		 * more than the soname's absence from the loader's path. */
+		why = dlerror();
+		snprintf(first, sizeof(first), "%s; ",
+			 why != NULL ? why : path);
 		path = ZITADEL_SONAME;
 		lib.handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
 	}
 	if (lib.handle == NULL) {
 		why = dlerror();
 		return zh_failf(fail, ZH_EXIT_LOCAL,
-				"cannot load libzitadel (%s) for a token "
-				"request: %s",
-				path, why != NULL ? why : "unknown error");
+				"cannot load libzitadel for a token request: "
+				"%s%s",
+				first, why != NULL ? why : path);
 	}
 	zh_debug("cache miss: loaded %s", path);
 
