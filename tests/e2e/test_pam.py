@@ -69,8 +69,12 @@ class Auth(unittest.TestCase):
             reply = self.token
         res, p = self.pam.run(svc or self.svc, user or self.user, ops, reply=reply,
                               conv=conv, **kw)
-        self.assertEqual(ztest.find_leaks([self.token], texts=(p.stdout, p.stderr)),
-                         [], "token leaked")
+        secrets = [self.token, reply if isinstance(reply, str) and len(reply) > 8
+                   else self.token]
+        with open(SRV.app_client_secret_file) as f:
+            secrets.append(f.read().strip())
+        self.assertEqual(ztest.find_leaks(secrets, texts=(p.stdout, p.stderr)),
+                         [], "secret leaked")
         return res, p
 
     def assertAuth(self, code, **kw):
@@ -82,6 +86,13 @@ class Auth(unittest.TestCase):
         res, p = self.assertAuth("PAM_SUCCESS", ops=("auth", "acct", "setcred"))
         self.assertEqual(res["acct"], "PAM_SUCCESS")
         self.assertEqual(res["setcred"], "PAM_SUCCESS")
+
+    def test_debug_logs_facts_not_secrets(self):
+        svc = self.pam.simple("debug", self.conf)
+        res, p = self.assertAuth("PAM_SUCCESS", svc=svc)
+        self.assertIn("active=1 sub=%s" % self.m["user_id"], p.stderr)
+        res, p = self.assertAuth("PAM_AUTH_ERR", svc=svc, reply="unknown-token-123")
+        self.assertIn("token not active", p.stderr)
 
     def test_pat_admits_and_removed_pat_denies(self):
         m = SRV.create_machine(pat=True)
@@ -318,6 +329,39 @@ class Session(unittest.TestCase):
         self.assertEqual(res["open"], "PAM_SUCCESS", p.stderr)
         self.assertEqual(res["close"], "PAM_SUCCESS", p.stderr)
         self.assertEqual(pat_ids(self.m["user_id"]), set())
+
+    def test_open_close_with_admin_key(self):
+        conf = self.pam.config(admin_key_file=SRV.admin_key_file, org=SRV.org_id,
+                               map_file=self.mapf, token_dir=self.tokdir)
+        res, p = self.run_ops(["open", "close"], svc=self.pam.simple(
+            "required_credential", conf))
+        self.assertEqual(res["open"], "PAM_SUCCESS", p.stderr)
+        self.assertEqual(res["close"], "PAM_SUCCESS", p.stderr)
+        self.assertIn("env", res)
+        self.assertEqual(pat_ids(self.m["user_id"]), set())
+
+    def test_forged_session_record_ignored(self):
+        """The user owns token_dir/<uid>; a token.id they wrote must not make
+        close_session revoke somebody else's PAT."""
+        if os.geteuid() != 0:
+            self.skipTest("needs root to give files to another user")
+        victim = SRV.create_machine(pat=True)
+        (victim_pat,) = pat_ids(victim["user_id"])
+        svc = self.pam.simple("", self.conf)
+        res, p = self.run_ops(["open"], svc=svc)
+        self.assertEqual(res["open"], "PAM_SUCCESS", p.stderr)
+        side = os.path.join(self.tokdir, str(self.pw.pw_uid), "token.id")
+        os.unlink(side)
+        pamlib.write(side, "%s %s\n" % (victim["user_id"], victim_pat))
+        os.chown(side, self.pw.pw_uid, self.pw.pw_gid)
+        res, p = self.run_ops(["close"], svc=svc)
+        self.assertEqual(res["close"], "PAM_SUCCESS", p.stderr)
+        self.assertEqual(pat_ids(victim["user_id"]), {victim_pat})
+        # even root-owned, a record naming another zitadel user is refused
+        os.chown(side, 0, 0)
+        res, p = self.run_ops(["close"], svc=svc)
+        self.assertEqual(pat_ids(victim["user_id"]), {victim_pat})
+        self.assertIn("names another zitadel user", p.stderr)
 
     def test_symlinked_user_dir_refused(self):
         os.mkdir(self.tokdir, 0o755)
