@@ -215,10 +215,15 @@ static void key_take_back(app *a, const char *user_id, const char *key_id)
 
 int cmd_key_add(app *a)
 {
-	static const column cols[] = {
+	static const column to_file[] = {
 	    {"KEY_ID", "keyId"},
 	    {"CREATED", "details.creationDate"},
 	    {"OUTPUT_FILE", "outputFile"},
+	    {NULL, NULL},
+	};
+	static const column shown[] = {
+	    {"KEY_ID", "keyId"},
+	    {"CREATED", "details.creationDate"},
 	    {NULL, NULL},
 	};
 	const options *o = a->opt;
@@ -267,7 +272,7 @@ int cmd_key_add(app *a)
 				    json_loadb(added->key_details,
 					       added->key_details_len, 0,
 					       NULL));
-	rc = output(a, j, cols, 0);
+	rc = output(a, j, o->show_secret ? shown : to_file, 0);
 	if (rc == EXIT_OK && o->show_secret && o->output != OUTPUT_JSON)
 		printf("%s\n", added->key_details);
 	j = NULL;
@@ -508,10 +513,15 @@ static int store_line(app *a, secret_out *so, const char *secret)
 
 int cmd_pat_add(app *a)
 {
-	static const column cols[] = {
+	static const column to_file[] = {
 	    {"TOKEN_ID", "tokenId"},
 	    {"CREATED", "details.creationDate"},
 	    {"OUTPUT_FILE", "outputFile"},
+	    {NULL, NULL},
+	};
+	static const column shown[] = {
+	    {"TOKEN_ID", "tokenId"},
+	    {"CREATED", "details.creationDate"},
 	    {"TOKEN", "token"},
 	    {NULL, NULL},
 	};
@@ -544,7 +554,7 @@ int cmd_pat_add(app *a)
 				    details_json(&added->details));
 		secret_result(a, j, "token", added->token);
 	}
-	rc = output(a, j, cols, 0);
+	rc = output(a, j, o->show_secret ? shown : to_file, 0);
 out:
 	secret_out_abort(&so);
 	zitadel_pat_added_free(added);
@@ -618,10 +628,15 @@ int cmd_pat_remove(app *a)
 
 int cmd_secret_generate(app *a)
 {
-	static const column cols[] = {
+	static const column to_file[] = {
 	    {"CLIENT_ID", "clientId"},
 	    {"CREATED", "details.creationDate"},
 	    {"OUTPUT_FILE", "outputFile"},
+	    {NULL, NULL},
+	};
+	static const column shown[] = {
+	    {"CLIENT_ID", "clientId"},
+	    {"CREATED", "details.creationDate"},
 	    {"CLIENT_SECRET", "clientSecret"},
 	    {NULL, NULL},
 	};
@@ -660,7 +675,7 @@ int cmd_secret_generate(app *a)
 		json_object_set_new(j, "details", details_json(&s->details));
 		secret_result(a, j, "clientSecret", s->client_secret);
 	}
-	rc = output(a, j, cols, 0);
+	rc = output(a, j, o->show_secret ? shown : to_file, 0);
 out:
 	secret_out_abort(&so);
 	zitadel_machine_secret_free(s);

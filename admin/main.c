@@ -615,11 +615,16 @@ static int set_credential(app *a, const zitadel_profile *p)
 	}
 
 	if (key != NULL) {
+		/* any failure to use one's own key file is a credential
+		 * problem, whatever the library's class for it */
 		if (zitadel_keyfile_load(key, &a->caller_key, &err) !=
 			ZITADEL_OK ||
 		    zitadel_ctx_set_key(a->ctx, a->caller_key, &err) !=
 			ZITADEL_OK)
-			return fail(a, &err);
+			return fail(a, &err) == EXIT_LOCAL &&
+				       err.status == ZITADEL_ERR_NOMEM
+				   ? EXIT_LOCAL
+				   : EXIT_CONFIG;
 		return EXIT_OK;
 	}
 	if (pat == NULL && cid == NULL)
@@ -733,9 +738,9 @@ static int check_command(const command *c, const options *o, int nargs,
 		}
 	if (nargs < c->min_args || nargs > c->max_args) {
 		fprintf(stderr,
-			"zitadelctl: %s: wrong arguments\nUsage: "
-			"zitadelctl %s\n",
-			call, c->synopsis);
+			"zitadelctl: %s: wrong number of arguments; see "
+			"zitadelctl %s --help\n",
+			call, call);
 		return EXIT_USAGE;
 	}
 	if ((c->allowed & O_TARGET_KEY) && o->key_file == NULL) {
@@ -767,9 +772,15 @@ int main(int argc, char **argv)
 	}
 	if (o.nargs > 0 && strcmp(o.args[0], "help") == 0)
 		return help_for(o.args + 1, o.nargs - 1);
+	if (o.nargs == 0 && help) {
+		usage_all(stdout);
+		return EXIT_OK;
+	}
 	if (o.nargs == 0) {
-		usage_all(help ? stdout : stderr);
-		return help ? EXIT_OK : EXIT_USAGE;
+		fprintf(
+		    stderr,
+		    "zitadelctl: no command given; see zitadelctl --help\n");
+		return EXIT_USAGE;
 	}
 	c = find_command(o.args, o.nargs, &used);
 	if (c == NULL) {
