@@ -15,8 +15,8 @@
 
 #define PZ_ORG_CLAIM "urn:zitadel:iam:user:resourceowner:id"
 
-static void
-authenticated_cleanup(pam_handle_t *pamh, void *data, int error_status)
+static void authenticated_cleanup(pam_handle_t *pamh, void *data,
+				  int error_status)
 {
 	(void)pamh;
 	(void)error_status;
@@ -25,8 +25,7 @@ authenticated_cleanup(pam_handle_t *pamh, void *data, int error_status)
 
 /* Ask through the application's conversation. Every odd answer (an
  * error, no response array, no string) is a conversation failure. */
-static int
-prompt_token(pam_handle_t *pamh, char **typed)
+static int prompt_token(pam_handle_t *pamh, char **typed)
 {
 	const struct pam_conv *conv = NULL;
 	const void *item = NULL;
@@ -36,8 +35,7 @@ prompt_token(pam_handle_t *pamh, char **typed)
 	int r;
 
 	*typed = NULL;
-	if (pam_get_item(pamh, PAM_CONV, &item) != PAM_SUCCESS ||
-	    item == NULL)
+	if (pam_get_item(pamh, PAM_CONV, &item) != PAM_SUCCESS || item == NULL)
 		return PAM_CONV_ERR;
 	conv = item;
 	if (conv->conv == NULL)
@@ -66,9 +64,8 @@ prompt_token(pam_handle_t *pamh, char **typed)
  * try_first_pass (none prompts), else the prompt. *typed is what we own
  * and must wipe; *token may borrow PAM's item.
  */
-static int
-token_get(pam_handle_t *pamh, const struct pz_opts *opts,
-	  const char **token, char **typed)
+static int token_get(pam_handle_t *pamh, const struct pz_opts *opts,
+		     const char **token, char **typed)
 {
 	const void *item = NULL;
 	int r;
@@ -82,8 +79,9 @@ token_get(pam_handle_t *pamh, const struct pz_opts *opts,
 			return PAM_SUCCESS;
 		}
 		if (opts->use_first_pass) {
-			pz_log(pamh, LOG_NOTICE,
-			       "use_first_pass: no token from an earlier module");
+			pz_log(
+			    pamh, LOG_NOTICE,
+			    "use_first_pass: no token from an earlier module");
 			return PAM_AUTH_ERR;
 		}
 	}
@@ -102,8 +100,7 @@ token_get(pam_handle_t *pamh, const struct pz_opts *opts,
 
 /* Zitadel tokens (PATs, opaque and JWT access tokens) are printable ASCII
  * without spaces; anything else is not a token and never goes out. */
-static int
-token_plausible(pam_handle_t *pamh, const char *token)
+static int token_plausible(pam_handle_t *pamh, const char *token)
 {
 	size_t n = strnlen(token, PZ_TOKEN_MAX + 1), i;
 
@@ -120,8 +117,9 @@ token_plausible(pam_handle_t *pamh, const char *token)
 		unsigned char c = (unsigned char)token[i];
 
 		if (c < 0x21 || c > 0x7e) {
-			pz_log(pamh, LOG_NOTICE,
-			       "token holds a byte that is not printable ASCII");
+			pz_log(
+			    pamh, LOG_NOTICE,
+			    "token holds a byte that is not printable ASCII");
 			return 0;
 		}
 	}
@@ -129,10 +127,9 @@ token_plausible(pam_handle_t *pamh, const char *token)
 }
 
 /* Load whichever client credential the config names. */
-static int
-client_auth_load(pam_handle_t *pamh, const zitadel_pam_config *pam,
-		 zitadel_client_auth *auth, zitadel_keyfile **key,
-		 char **secret)
+static int client_auth_load(pam_handle_t *pamh, const zitadel_pam_config *pam,
+			    zitadel_client_auth *auth, zitadel_keyfile **key,
+			    char **secret)
 {
 	zitadel_error err = ZITADEL_ERROR_INIT;
 	zitadel_status st;
@@ -155,11 +152,12 @@ client_auth_load(pam_handle_t *pamh, const zitadel_pam_config *pam,
 	}
 	if (pam->client_id == NULL || pam->client_secret_file == NULL) {
 		pz_log(pamh, LOG_ERR,
-		       "no introspection credential: set app_key_file, or client_id and client_secret_file");
+		       "no introspection credential: set app_key_file, or "
+		       "client_id and client_secret_file");
 		return PAM_SERVICE_ERR;
 	}
-	rc = pz_read_file(pamh, pam->client_secret_file, PZ_SECRET_FILE_MAX,
-			  1, secret, &len);
+	rc = pz_read_file(pamh, pam->client_secret_file, PZ_SECRET_FILE_MAX, 1,
+			  secret, &len);
 	if (rc != PAM_SUCCESS)
 		return rc;
 	if (len > 0 && (*secret)[len - 1] == '\n')
@@ -171,8 +169,7 @@ client_auth_load(pam_handle_t *pamh, const zitadel_pam_config *pam,
 
 /* user equals the claim, or, when require_org pins the org in which
  * usernames are unique, the claim's part before its last '@'. */
-static int
-claim_matches(const char *claim, const char *user, int org_pinned)
+static int claim_matches(const char *claim, const char *user, int org_pinned)
 {
 	const char *at;
 
@@ -185,14 +182,12 @@ claim_matches(const char *claim, const char *user, int org_pinned)
 }
 
 /* Every check of an active token, in order; PAM_SUCCESS admits. */
-static int
-token_admits(pam_handle_t *pamh, const struct pz_opts *opts,
-	     const zitadel_introspection *in, const char *user)
+static int token_admits(pam_handle_t *pamh, const struct pz_opts *opts,
+			const zitadel_introspection *in, const char *user)
 {
 	const zitadel_pam_config *pam = opts->pam;
 	const char *sub = zitadel_introspection_claim(in, "sub");
-	const char *claim_name = pam->user_claim ? pam->user_claim
-						 : "username";
+	const char *claim_name = pam->user_claim ? pam->user_claim : "username";
 	const char *claim, *org;
 	int found = 0, listed = 0, rc;
 
@@ -212,7 +207,8 @@ token_admits(pam_handle_t *pamh, const struct pz_opts *opts,
 			return rc;
 		if (!found) {
 			pz_log(pamh, LOG_NOTICE,
-			       "user %s: zitadel user %s is not mapped to it in %s",
+			       "user %s: zitadel user %s is not mapped to it "
+			       "in %s",
 			       user, sub, pam->map_file);
 			return listed ? PAM_AUTH_ERR : PAM_USER_UNKNOWN;
 		}
@@ -221,7 +217,8 @@ token_admits(pam_handle_t *pamh, const struct pz_opts *opts,
 		if (claim == NULL ||
 		    !claim_matches(claim, user, pam->require_org != NULL)) {
 			pz_log(pamh, LOG_NOTICE,
-			       "user %s: claim %s of zitadel user %s does not name this user",
+			       "user %s: claim %s of zitadel user %s does not "
+			       "name this user",
 			       user, claim_name, sub);
 			return PAM_AUTH_ERR;
 		}
@@ -245,8 +242,7 @@ token_admits(pam_handle_t *pamh, const struct pz_opts *opts,
 	return PAM_SUCCESS;
 }
 
-int
-pz_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
+int pz_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
 	zitadel_error err = ZITADEL_ERROR_INIT;
 	struct pz_opts opts;

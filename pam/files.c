@@ -16,8 +16,7 @@
 
 #include "pam_zitadel.h"
 
-void
-pz_free_secret(char *s)
+void pz_free_secret(char *s)
 {
 	if (s == NULL)
 		return;
@@ -25,8 +24,7 @@ pz_free_secret(char *s)
 	free(s);
 }
 
-static int
-read_all(int fd, char *buf, size_t max, size_t *len)
+static int read_all(int fd, char *buf, size_t max, size_t *len)
 {
 	size_t got = 0;
 	ssize_t n;
@@ -46,9 +44,8 @@ read_all(int fd, char *buf, size_t max, size_t *len)
 	return 0;
 }
 
-int
-pz_read_file(pam_handle_t *pamh, const char *path, size_t max, int secret,
-	     char **out, size_t *len)
+int pz_read_file(pam_handle_t *pamh, const char *path, size_t max, int secret,
+		 char **out, size_t *len)
 {
 	mode_t forbidden = secret ? (S_IRWXG | S_IRWXO) : (S_IWGRP | S_IWOTH);
 	struct stat st;
@@ -67,7 +64,8 @@ pz_read_file(pam_handle_t *pamh, const char *path, size_t max, int secret,
 	    (st.st_uid != 0 && st.st_uid != geteuid()) ||
 	    (st.st_mode & forbidden) != 0) {
 		pz_log(pamh, LOG_ERR,
-		       "%s: not a regular file owned by root with mode %s (mode %04o, uid %ld)",
+		       "%s: not a regular file owned by root with mode %s "
+		       "(mode %04o, uid %ld)",
 		       path, secret ? "0600" : "0644 or stricter",
 		       (unsigned)(st.st_mode & 07777), (long)st.st_uid);
 		goto out;
@@ -107,8 +105,7 @@ out:
 
 /* Split one map line into its two fields; 1 for a mapping, 0 for a blank
  * or comment line, -1 for a malformed one. Modifies line. */
-static int
-map_line(char *line, char **id, char **user)
+static int map_line(char *line, char **id, char **user)
 {
 	char *p = line, *extra;
 
@@ -140,9 +137,9 @@ map_line(char *line, char **id, char **user)
  * Walk the map file. With want_id set, *match says whether (want_id,
  * user) is listed; otherwise *first_id gets the first id for user.
  */
-static int
-map_walk(pam_handle_t *pamh, const char *path, const char *want_id,
-	 const char *user, int *match, int *user_listed, char **first_id)
+static int map_walk(pam_handle_t *pamh, const char *path, const char *want_id,
+		    const char *user, int *match, int *user_listed,
+		    char **first_id)
 {
 	char *text = NULL, *line, *next, *id, *local;
 	size_t len, lineno = 0;
@@ -150,8 +147,8 @@ map_walk(pam_handle_t *pamh, const char *path, const char *want_id,
 
 	*match = 0;
 	*user_listed = 0;
-	if ((rc = pz_read_file(pamh, path, PZ_MAP_FILE_MAX, 0, &text,
-			       &len)) != PAM_SUCCESS)
+	if ((rc = pz_read_file(pamh, path, PZ_MAP_FILE_MAX, 0, &text, &len)) !=
+	    PAM_SUCCESS)
 		goto out;
 	rc = PAM_SERVICE_ERR;
 	for (line = text; line != NULL && *line != '\0'; line = next) {
@@ -167,9 +164,10 @@ map_walk(pam_handle_t *pamh, const char *path, const char *want_id,
 		line[strcspn(line, "\r")] = '\0';
 		kind = map_line(line, &id, &local);
 		if (kind < 0) {
-			pz_log(pamh, LOG_ERR,
-			       "%s:%zu: expected \"ZITADEL_USER_ID LOCAL_USER\"",
-			       path, lineno);
+			pz_log(
+			    pamh, LOG_ERR,
+			    "%s:%zu: expected \"ZITADEL_USER_ID LOCAL_USER\"",
+			    path, lineno);
 			goto out;
 		}
 		if (kind == 0 || strcmp(local, user) != 0)
@@ -189,16 +187,14 @@ out:
 	return rc;
 }
 
-int
-pz_map_check(pam_handle_t *pamh, const char *path, const char *id,
-	     const char *user, int *found, int *user_listed)
+int pz_map_check(pam_handle_t *pamh, const char *path, const char *id,
+		 const char *user, int *found, int *user_listed)
 {
 	return map_walk(pamh, path, id, user, found, user_listed, NULL);
 }
 
-int
-pz_map_id_for_user(pam_handle_t *pamh, const char *path, const char *user,
-		   char **id_out)
+int pz_map_id_for_user(pam_handle_t *pamh, const char *path, const char *user,
+		       char **id_out)
 {
 	int match, listed, rc;
 

@@ -11,8 +11,7 @@
 
 #include "pam_zitadel.h"
 
-void
-pz_log(pam_handle_t *pamh, int priority, const char *fmt, ...)
+void pz_log(pam_handle_t *pamh, int priority, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -21,9 +20,8 @@ pz_log(pam_handle_t *pamh, int priority, const char *fmt, ...)
 	va_end(ap);
 }
 
-void
-pz_debug(pam_handle_t *pamh, const struct pz_opts *opts, const char *fmt,
-	 ...)
+void pz_debug(pam_handle_t *pamh, const struct pz_opts *opts, const char *fmt,
+	      ...)
 {
 	va_list ap;
 
@@ -35,8 +33,8 @@ pz_debug(pam_handle_t *pamh, const struct pz_opts *opts, const char *fmt,
 }
 
 /* The library redacts secrets before it calls us. */
-static void
-library_log(void *userdata, zitadel_log_level level, const char *message)
+static void library_log(void *userdata, zitadel_log_level level,
+			const char *message)
 {
 	static const int priority[] = {LOG_ERR, LOG_WARNING, LOG_INFO,
 				       LOG_DEBUG};
@@ -47,18 +45,17 @@ library_log(void *userdata, zitadel_log_level level, const char *message)
 	pam_syslog((pam_handle_t *)userdata, p, "libzitadel: %s", message);
 }
 
-int
-pz_ctx_new(pam_handle_t *pamh, const struct pz_opts *opts,
-	   zitadel_ctx **out)
+int pz_ctx_new(pam_handle_t *pamh, const struct pz_opts *opts,
+	       zitadel_ctx **out)
 {
 	zitadel_error err = ZITADEL_ERROR_INIT;
 	const zitadel_pam_config *pam = opts->pam;
 	zitadel_ctx *ctx = NULL;
 	zitadel_status st = ZITADEL_ERR_INTERNAL;
-	long total = pam->timeout_ms > 0 ? pam->timeout_ms
-					 : PZ_DEFAULT_TIMEOUT_MS;
-	long connect = total < PZ_CONNECT_TIMEOUT_MS ? total
-						     : PZ_CONNECT_TIMEOUT_MS;
+	long total =
+	    pam->timeout_ms > 0 ? pam->timeout_ms : PZ_DEFAULT_TIMEOUT_MS;
+	long connect =
+	    total < PZ_CONNECT_TIMEOUT_MS ? total : PZ_CONNECT_TIMEOUT_MS;
 	int rc = PAM_SERVICE_ERR;
 
 	*out = NULL;
@@ -92,8 +89,7 @@ out:
 	return rc;
 }
 
-int
-pz_pam_code(zitadel_status st)
+int pz_pam_code(zitadel_status st)
 {
 	switch (st) {
 	case ZITADEL_ERR_NOMEM:

@@ -17,8 +17,7 @@
 
 #include "pam_zitadel.h"
 
-static int
-flag_set(const char *arg, struct pz_opts *opts)
+static int flag_set(const char *arg, struct pz_opts *opts)
 {
 	if (strcmp(arg, "debug") == 0)
 		opts->debug = 1;
@@ -38,8 +37,7 @@ flag_set(const char *arg, struct pz_opts *opts)
  * key file minus the secrecy: no symlink, regular, owned by root (or the
  * effective uid, for tests), not writable by group or others.
  */
-static int
-config_file_safe(pam_handle_t *pamh, const char *path, int *missing)
+static int config_file_safe(pam_handle_t *pamh, const char *path, int *missing)
 {
 	struct stat st;
 	int fd;
@@ -58,7 +56,8 @@ config_file_safe(pam_handle_t *pamh, const char *path, int *missing)
 	    (st.st_uid != 0 && st.st_uid != geteuid()) ||
 	    (st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
 		pz_log(pamh, LOG_ERR,
-		       "config file %s is not a regular file owned by root and writable only by it (mode %04o, uid %ld)",
+		       "config file %s is not a regular file owned by root and "
+		       "writable only by it (mode %04o, uid %ld)",
 		       path, (unsigned)(st.st_mode & 07777), (long)st.st_uid);
 		close(fd);
 		return -1;
@@ -67,9 +66,8 @@ config_file_safe(pam_handle_t *pamh, const char *path, int *missing)
 	return 0;
 }
 
-static int
-config_read(pam_handle_t *pamh, const char *path, int explicit_path,
-	    zitadel_config **out)
+static int config_read(pam_handle_t *pamh, const char *path, int explicit_path,
+		       zitadel_config **out)
 {
 	zitadel_error err = ZITADEL_ERROR_INIT;
 	zitadel_status st;
@@ -87,16 +85,17 @@ config_read(pam_handle_t *pamh, const char *path, int explicit_path,
 	} else
 		st = zitadel_config_load(path, out, &err);
 	if (st != ZITADEL_OK) {
-		pz_log(pamh, LOG_ERR, "config: %s", err.message[0] != '\0' ?
-		       err.message : zitadel_strerror(st));
+		pz_log(pamh, LOG_ERR, "config: %s",
+		       err.message[0] != '\0' ? err.message
+					      : zitadel_strerror(st));
 		return st == ZITADEL_ERR_NOMEM ? PAM_BUF_ERR : PAM_SERVICE_ERR;
 	}
 	return PAM_SUCCESS;
 }
 
 /* Apply one key=value argument with the file's validation. */
-static int
-argument_apply(pam_handle_t *pamh, zitadel_config *cfg, const char *arg)
+static int argument_apply(pam_handle_t *pamh, zitadel_config *cfg,
+			  const char *arg)
 {
 	zitadel_error err = ZITADEL_ERROR_INIT;
 	const char *eq = strchr(arg, '=');
@@ -104,8 +103,7 @@ argument_apply(pam_handle_t *pamh, zitadel_config *cfg, const char *arg)
 	char *key;
 
 	if (eq == NULL || eq == arg) {
-		pz_log(pamh, LOG_ERR, "unknown module argument \"%.64s\"",
-		       arg);
+		pz_log(pamh, LOG_ERR, "unknown module argument \"%.64s\"", arg);
 		return PAM_SERVICE_ERR;
 	}
 	if ((key = strndup(arg, (size_t)(eq - arg))) == NULL)
@@ -122,9 +120,8 @@ argument_apply(pam_handle_t *pamh, zitadel_config *cfg, const char *arg)
 	return st == ZITADEL_OK ? PAM_SUCCESS : PAM_SERVICE_ERR;
 }
 
-int
-pz_opts_parse(pam_handle_t *pamh, int argc, const char **argv,
-	      struct pz_opts *opts)
+int pz_opts_parse(pam_handle_t *pamh, int argc, const char **argv,
+		  struct pz_opts *opts)
 {
 	const char *config_path = NULL;
 	int i, rc = PAM_SERVICE_ERR;
@@ -186,8 +183,7 @@ out:
 	return rc;
 }
 
-void
-pz_opts_free(struct pz_opts *opts)
+void pz_opts_free(struct pz_opts *opts)
 {
 	if (opts == NULL)
 		return;

@@ -11,17 +11,16 @@
 
 #include "pam_zitadel.h"
 
-PAM_EXTERN int
-pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc,
-		    const char **argv)
+PAM_EXTERN int pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc,
+				   const char **argv)
 {
 	return pz_authenticate(pamh, flags, argc, argv);
 }
 
 /* Nothing to set: the session credential comes with open_session. Only a
  * broken option set fails. */
-PAM_EXTERN int
-pam_sm_setcred(pam_handle_t *pamh, int flags, int argc, const char **argv)
+PAM_EXTERN int pam_sm_setcred(pam_handle_t *pamh, int flags, int argc,
+			      const char **argv)
 {
 	struct pz_opts opts;
 	int rc = PAM_CRED_ERR;
@@ -40,8 +39,8 @@ pam_sm_setcred(pam_handle_t *pamh, int flags, int argc, const char **argv)
  * opinion (PAM_IGNORE): another account module decides, and a stack where
  * it is the only one fails, as libpam fails a stack nobody answered.
  */
-PAM_EXTERN int
-pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
+PAM_EXTERN int pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc,
+				const char **argv)
 {
 	struct pz_opts opts;
 	const void *data = NULL;
@@ -53,8 +52,7 @@ pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
 		return rc;
 	pz_opts_free(&opts);
 	rc = PAM_PERM_DENIED;
-	if (pam_get_item(pamh, PAM_USER, (const void **)&user) !=
-		PAM_SUCCESS ||
+	if (pam_get_item(pamh, PAM_USER, (const void **)&user) != PAM_SUCCESS ||
 	    user == NULL)
 		return rc;
 	if (pam_get_data(pamh, PZ_DATA_AUTHENTICATED, &data) != PAM_SUCCESS ||
@@ -68,25 +66,23 @@ pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
 	return rc;
 }
 
-PAM_EXTERN int
-pam_sm_open_session(pam_handle_t *pamh, int flags, int argc,
-		    const char **argv)
+PAM_EXTERN int pam_sm_open_session(pam_handle_t *pamh, int flags, int argc,
+				   const char **argv)
 {
 	(void)flags;
 	return pz_open_session(pamh, argc, argv);
 }
 
-PAM_EXTERN int
-pam_sm_close_session(pam_handle_t *pamh, int flags, int argc,
-		     const char **argv)
+PAM_EXTERN int pam_sm_close_session(pam_handle_t *pamh, int flags, int argc,
+				    const char **argv)
 {
 	(void)flags;
 	return pz_close_session(pamh, argc, argv);
 }
 
 /* Tokens are issued by Zitadel, never changed through PAM. */
-PAM_EXTERN int
-pam_sm_chauthtok(pam_handle_t *pamh, int flags, int argc, const char **argv)
+PAM_EXTERN int pam_sm_chauthtok(pam_handle_t *pamh, int flags, int argc,
+				const char **argv)
 {
 	(void)pamh;
 	(void)flags;

@@ -19,21 +19,21 @@
 /* Longest token accepted from the user, in bytes (the library's bound). */
 #define PZ_TOKEN_MAX (16 * 1024)
 /* Config file read when no config= argument names one. */
-#define PZ_DEFAULT_CONFIG "/etc/zitadel/client.conf"
-#define PZ_DEFAULT_TOKEN_DIR "/run/zitadel"
+#define PZ_DEFAULT_CONFIG     "/etc/zitadel/client.conf"
+#define PZ_DEFAULT_TOKEN_DIR  "/run/zitadel"
 #define PZ_DEFAULT_LIFETIME_S (8L * 3600)
 #define PZ_DEFAULT_TIMEOUT_MS 15000L
 #define PZ_CONNECT_TIMEOUT_MS 5000L
-#define PZ_MAX_ATTEMPTS 2u
+#define PZ_MAX_ATTEMPTS       2u
 /* Bounds for the files the module reads itself. */
-#define PZ_MAP_FILE_MAX (1024 * 1024)
-#define PZ_MAP_LINE_MAX 1024
+#define PZ_MAP_FILE_MAX    (1024 * 1024)
+#define PZ_MAP_LINE_MAX    1024
 #define PZ_SECRET_FILE_MAX 4096
-#define PZ_SIDECAR_MAX 512
+#define PZ_SIDECAR_MAX     512
 
 /* pam_set_data names. */
 #define PZ_DATA_AUTHENTICATED "pam_zitadel_authenticated"
-#define PZ_DATA_SESSION "pam_zitadel_session"
+#define PZ_DATA_SESSION       "pam_zitadel_session"
 
 /* Everything a call needs: config plus the flags module arguments carry. */
 struct pz_opts {
@@ -60,8 +60,8 @@ void pz_opts_free(struct pz_opts *opts);
 
 void pz_log(pam_handle_t *pamh, int priority, const char *fmt, ...)
     PZ_PRINTF(3, 4);
-void pz_debug(pam_handle_t *pamh, const struct pz_opts *opts,
-	      const char *fmt, ...) PZ_PRINTF(3, 4);
+void pz_debug(pam_handle_t *pamh, const struct pz_opts *opts, const char *fmt,
+	      ...) PZ_PRINTF(3, 4);
 /* A context for the issuer in opts with CA, time budget and the log
  * callback set. Returns a PAM code. */
 int pz_ctx_new(pam_handle_t *pamh, const struct pz_opts *opts,
@@ -80,8 +80,8 @@ int pz_pam_code(zitadel_status st);
  * NUL-terminated and freed with pz_free_secret. Returns a PAM code:
  * PAM_AUTHINFO_UNAVAIL for a missing or unsafe file, PAM_BUF_ERR.
  */
-int pz_read_file(pam_handle_t *pamh, const char *path, size_t max,
-		 int secret, char **out, size_t *len);
+int pz_read_file(pam_handle_t *pamh, const char *path, size_t max, int secret,
+		 char **out, size_t *len);
 void pz_free_secret(char *s);
 
 /*
@@ -92,12 +92,11 @@ void pz_free_secret(char *s);
  */
 int pz_map_check(pam_handle_t *pamh, const char *path, const char *id,
 		 const char *user, int *found, int *user_listed);
-int pz_map_id_for_user(pam_handle_t *pamh, const char *path,
-		       const char *user, char **id_out);
+int pz_map_id_for_user(pam_handle_t *pamh, const char *path, const char *user,
+		       char **id_out);
 
 /* auth.c */
-int pz_authenticate(pam_handle_t *pamh, int flags, int argc,
-		    const char **argv);
+int pz_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv);
 
 /* session.c */
 int pz_open_session(pam_handle_t *pamh, int argc, const char **argv);

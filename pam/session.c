@@ -21,7 +21,7 @@
 
 #include "pam_zitadel.h"
 
-#define TOKEN_NAME "token"
+#define TOKEN_NAME   "token"
 #define SIDECAR_NAME "token.id"
 
 /* The PAT this handle minted, for close_session in the same process. */
@@ -30,8 +30,7 @@ struct session {
 	char *token_id;
 };
 
-static void
-session_free(struct session *s)
+static void session_free(struct session *s)
 {
 	if (s == NULL)
 		return;
@@ -40,8 +39,7 @@ session_free(struct session *s)
 	free(s);
 }
 
-static void
-session_cleanup(pam_handle_t *pamh, void *data, int error_status)
+static void session_cleanup(pam_handle_t *pamh, void *data, int error_status)
 {
 	(void)pamh;
 	(void)error_status;
@@ -50,9 +48,8 @@ session_cleanup(pam_handle_t *pamh, void *data, int error_status)
 
 /* The admin context: issuer, budget, org and the host's credential. *key
  * must outlive the context. */
-static int
-admin_ctx_new(pam_handle_t *pamh, const struct pz_opts *opts,
-	      zitadel_ctx **out, zitadel_keyfile **key)
+static int admin_ctx_new(pam_handle_t *pamh, const struct pz_opts *opts,
+			 zitadel_ctx **out, zitadel_keyfile **key)
 {
 	const zitadel_pam_config *pam = opts->pam;
 	zitadel_error err = ZITADEL_ERROR_INIT;
@@ -87,7 +84,8 @@ admin_ctx_new(pam_handle_t *pamh, const struct pz_opts *opts,
 			goto out;
 	} else {
 		pz_log(pamh, LOG_ERR,
-		       "session credential needs admin_key_file or admin_pat_file");
+		       "session credential needs admin_key_file or "
+		       "admin_pat_file");
 		goto out;
 	}
 
@@ -112,15 +110,13 @@ out:
 
 /* token_dir: created 0755 when missing, else it must be ours and not
  * writable by anyone else, since every user's directory hangs off it. */
-static int
-token_dir_open(pam_handle_t *pamh, const char *dir, int create)
+static int token_dir_open(pam_handle_t *pamh, const char *dir, int create)
 {
 	struct stat st;
 	int fd;
 
 	if (create && mkdir(dir, 0755) == -1 && errno != EEXIST) {
-		pz_log(pamh, LOG_ERR, "token_dir %s: %s", dir,
-		       strerror(errno));
+		pz_log(pamh, LOG_ERR, "token_dir %s: %s", dir, strerror(errno));
 		return -1;
 	}
 	fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -133,7 +129,8 @@ token_dir_open(pam_handle_t *pamh, const char *dir, int create)
 	if (fstat(fd, &st) == -1 || st.st_uid != geteuid() ||
 	    (st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
 		pz_log(pamh, LOG_ERR,
-		       "token_dir %s must be owned by uid %ld and writable only by it (mode %04o, uid %ld)",
+		       "token_dir %s must be owned by uid %ld and writable "
+		       "only by it (mode %04o, uid %ld)",
 		       dir, (long)geteuid(), (unsigned)(st.st_mode & 07777),
 		       (long)st.st_uid);
 		close(fd);
@@ -143,9 +140,8 @@ token_dir_open(pam_handle_t *pamh, const char *dir, int create)
 }
 
 /* token_dir/<uid>: 0700, owned by the user; never through a symlink. */
-static int
-user_dir_open(pam_handle_t *pamh, int dirfd, uid_t uid, gid_t gid,
-	      int create)
+static int user_dir_open(pam_handle_t *pamh, int dirfd, uid_t uid, gid_t gid,
+			 int create)
 {
 	struct stat st;
 	char name[32];
@@ -178,7 +174,8 @@ user_dir_open(pam_handle_t *pamh, int dirfd, uid_t uid, gid_t gid,
 	return fd;
 bad:
 	pz_log(pamh, LOG_ERR,
-	       "token_dir/%s is not a directory owned by uid %lu (mode %04o, uid %ld)",
+	       "token_dir/%s is not a directory owned by uid %lu (mode %04o, "
+	       "uid %ld)",
 	       name, (unsigned long)uid, (unsigned)(st.st_mode & 07777),
 	       (long)st.st_uid);
 	close(fd);
@@ -187,9 +184,8 @@ bad:
 
 /* Write name in dirfd with mode 0600 for owner uid/gid: a fresh temporary
  * file (O_EXCL, no symlink) renamed into place. */
-static int
-file_write(pam_handle_t *pamh, int dirfd, const char *name,
-	   const char *content, uid_t uid, gid_t gid)
+static int file_write(pam_handle_t *pamh, int dirfd, const char *name,
+		      const char *content, uid_t uid, gid_t gid)
 {
 	unsigned char rnd[8];
 	char tmp[64];
@@ -199,12 +195,11 @@ file_write(pam_handle_t *pamh, int dirfd, const char *name,
 
 	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
 		return -1;
-	snprintf(tmp, sizeof(tmp), ".%s.%02x%02x%02x%02x%02x%02x%02x%02x",
-		 name, rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5], rnd[6],
+	snprintf(tmp, sizeof(tmp), ".%s.%02x%02x%02x%02x%02x%02x%02x%02x", name,
+		 rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5], rnd[6],
 		 rnd[7]);
 	fd = openat(dirfd, tmp,
-		    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-		    0600);
+		    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd == -1)
 		goto out;
 	if (fchown(fd, uid, gid) == -1)
@@ -234,8 +229,7 @@ out:
 /* The sidecar names the PAT for a close_session in another process. Only a
  * file we wrote counts: the user owns the directory and could put any file
  * there, but not one owned by root. */
-static int
-sidecar_read(int udfd, char **user_id, char **token_id)
+static int sidecar_read(int udfd, char **user_id, char **token_id)
 {
 	char buf[PZ_SIDECAR_MAX + 1], *sp, *nl;
 	struct stat st;
@@ -275,14 +269,13 @@ out:
 	return ret;
 }
 
-static int
-user_lookup(pam_handle_t *pamh, const char *user, uid_t *uid, gid_t *gid)
+static int user_lookup(pam_handle_t *pamh, const char *user, uid_t *uid,
+		       gid_t *gid)
 {
 	struct passwd pw, *res = NULL;
 	char buf[4096];
 
-	if (getpwnam_r(user, &pw, buf, sizeof(buf), &res) != 0 ||
-	    res == NULL) {
+	if (getpwnam_r(user, &pw, buf, sizeof(buf), &res) != 0 || res == NULL) {
 		pz_log(pamh, LOG_ERR, "user %s: not a local account", user);
 		return PAM_USER_UNKNOWN;
 	}
@@ -292,13 +285,12 @@ user_lookup(pam_handle_t *pamh, const char *user, uid_t *uid, gid_t *gid)
 }
 
 /* Write the token and its sidecar; the caller revokes the PAT on failure. */
-static int
-session_files_write(pam_handle_t *pamh, const struct pz_opts *opts,
-		    uid_t uid, gid_t gid, const char *user_id,
-		    const zitadel_pat_added *added, char **path)
+static int session_files_write(pam_handle_t *pamh, const struct pz_opts *opts,
+			       uid_t uid, gid_t gid, const char *user_id,
+			       const zitadel_pat_added *added, char **path)
 {
-	const char *dir = opts->pam->token_dir ? opts->pam->token_dir
-					       : PZ_DEFAULT_TOKEN_DIR;
+	const char *dir =
+	    opts->pam->token_dir ? opts->pam->token_dir : PZ_DEFAULT_TOKEN_DIR;
 	char *content = NULL, *sidecar = NULL;
 	int dirfd = -1, udfd = -1, rc = PAM_SESSION_ERR;
 
@@ -312,8 +304,8 @@ session_files_write(pam_handle_t *pamh, const struct pz_opts *opts,
 		goto out;
 	}
 	if (asprintf(&sidecar, "%s %s\n", user_id, added->token_id) == -1 ||
-	    asprintf(path, "%s/%lu/%s", dir, (unsigned long)uid,
-		     TOKEN_NAME) == -1) {
+	    asprintf(path, "%s/%lu/%s", dir, (unsigned long)uid, TOKEN_NAME) ==
+		-1) {
 		sidecar = NULL;
 		*path = NULL;
 		rc = PAM_BUF_ERR;
@@ -342,9 +334,8 @@ out:
 }
 
 /* Mint, store and announce the session's PAT. */
-static int
-session_credential(pam_handle_t *pamh, const struct pz_opts *opts,
-		   const char *user, const char *user_id)
+static int session_credential(pam_handle_t *pamh, const struct pz_opts *opts,
+			      const char *user, const char *user_id)
 {
 	zitadel_error err = ZITADEL_ERROR_INIT;
 	zitadel_keyfile *key = NULL;
@@ -364,8 +355,7 @@ session_credential(pam_handle_t *pamh, const struct pz_opts *opts,
 	    (rc = admin_ctx_new(pamh, opts, &ctx, &key)) != PAM_SUCCESS)
 		goto out;
 	rc = PAM_SESSION_ERR;
-	st = zitadel_pat_add(ctx, user_id, time(NULL) + lifetime, &added,
-			     &err);
+	st = zitadel_pat_add(ctx, user_id, time(NULL) + lifetime, &added, &err);
 	if (st != ZITADEL_OK) {
 		pz_log(pamh, LOG_ERR, "user %s: PAT for zitadel user %s: %s",
 		       user, user_id,
@@ -388,8 +378,8 @@ session_credential(pam_handle_t *pamh, const struct pz_opts *opts,
 		goto out;
 	if ((rc = pam_putenv(pamh, env)) != PAM_SUCCESS)
 		goto out;
-	if ((rc = pam_set_data(pamh, PZ_DATA_SESSION, sess,
-			       session_cleanup)) != PAM_SUCCESS)
+	if ((rc = pam_set_data(pamh, PZ_DATA_SESSION, sess, session_cleanup)) !=
+	    PAM_SUCCESS)
 		goto out;
 	sess = NULL;
 	pz_log(pamh, LOG_INFO,
@@ -413,8 +403,7 @@ out:
 	return rc;
 }
 
-int
-pz_open_session(pam_handle_t *pamh, int argc, const char **argv)
+int pz_open_session(pam_handle_t *pamh, int argc, const char **argv)
 {
 	struct pz_opts opts;
 	const char *user = NULL;
@@ -462,9 +451,9 @@ out:
 }
 
 /* Revoke the PAT; one already gone counts as revoked. */
-static int
-pat_revoke(pam_handle_t *pamh, const struct pz_opts *opts, const char *user,
-	   const char *user_id, const char *token_id)
+static int pat_revoke(pam_handle_t *pamh, const struct pz_opts *opts,
+		      const char *user, const char *user_id,
+		      const char *token_id)
 {
 	zitadel_error err = ZITADEL_ERROR_INIT;
 	zitadel_keyfile *key = NULL;
@@ -477,11 +466,12 @@ pat_revoke(pam_handle_t *pamh, const struct pz_opts *opts, const char *user,
 	rc = PAM_SESSION_ERR;
 	st = zitadel_pat_remove(ctx, user_id, token_id, NULL, &err);
 	if (st != ZITADEL_OK && st != ZITADEL_ERR_NOT_FOUND) {
-		pz_log(pamh, LOG_ERR,
-		       "user %s: removing session PAT %s of zitadel user %s: %s",
-		       user, token_id, user_id,
-		       err.message[0] != '\0' ? err.message
-					      : zitadel_strerror(st));
+		pz_log(
+		    pamh, LOG_ERR,
+		    "user %s: removing session PAT %s of zitadel user %s: %s",
+		    user, token_id, user_id,
+		    err.message[0] != '\0' ? err.message
+					   : zitadel_strerror(st));
 		goto out;
 	}
 	pz_log(pamh, LOG_INFO, "user %s: session PAT %s removed", user,
@@ -493,8 +483,7 @@ out:
 	return rc;
 }
 
-int
-pz_close_session(pam_handle_t *pamh, int argc, const char **argv)
+int pz_close_session(pam_handle_t *pamh, int argc, const char **argv)
 {
 	struct pz_opts opts;
 	const void *data = NULL;
@@ -535,7 +524,8 @@ pz_close_session(pam_handle_t *pamh, int argc, const char **argv)
 				       &mapped) != PAM_SUCCESS ||
 		    mapped == NULL || strcmp(mapped, side_user) != 0) {
 			pz_log(pamh, LOG_ERR,
-			       "user %s: session record names another zitadel user",
+			       "user %s: session record names another zitadel "
+			       "user",
 			       user);
 			goto decide;
 		}

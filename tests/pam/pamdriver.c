@@ -21,14 +21,13 @@
 
 #include <security/pam_appl.h>
 
-#define MAX_OPS 16
+#define MAX_OPS   16
 #define REPLY_MAX (1024 * 1024)
 
 static char *reply;
 static const char *conv_mode = "file";
 
-static const char *
-code_name(int rc)
+static const char *code_name(int rc)
 {
 	static const struct {
 		int rc;
@@ -59,9 +58,8 @@ code_name(int rc)
 	return "PAM_OTHER";
 }
 
-static int
-conversation(int n, const struct pam_message **msg,
-	     struct pam_response **resp, void *data)
+static int conversation(int n, const struct pam_message **msg,
+			struct pam_response **resp, void *data)
 {
 	struct pam_response *r;
 	int i;
@@ -86,8 +84,7 @@ conversation(int n, const struct pam_message **msg,
 	return PAM_SUCCESS;
 }
 
-static char *
-file_read(const char *path)
+static char *file_read(const char *path)
 {
 	FILE *f = fopen(path, "rb");
 	char *buf;
@@ -103,8 +100,7 @@ file_read(const char *path)
 	return buf;
 }
 
-static int
-fd_count(void)
+static int fd_count(void)
 {
 	DIR *d = opendir("/proc/self/fd");
 	int n = 0;
@@ -117,8 +113,7 @@ fd_count(void)
 	return n;
 }
 
-static int
-op_run(pam_handle_t *pamh, const char *op)
+static int op_run(pam_handle_t *pamh, const char *op)
 {
 	if (strcmp(op, "auth") == 0)
 		return pam_authenticate(pamh, 0);
@@ -135,8 +130,7 @@ op_run(pam_handle_t *pamh, const char *op)
 	return -1;
 }
 
-int
-main(int argc, char **argv)
+int main(int argc, char **argv)
 {
 	struct pam_conv conv = {conversation, NULL};
 	int first[MAX_OPS], last[MAX_OPS];
@@ -152,7 +146,8 @@ main(int argc, char **argv)
 	}
 	nops = argc - 3;
 	if (argc < 4 || nops > MAX_OPS || count < 1) {
-		fprintf(stderr, "usage: pamdriver [-n COUNT] SERVICE USER OP...\n");
+		fprintf(stderr,
+			"usage: pamdriver [-n COUNT] SERVICE USER OP...\n");
 		return 2;
 	}
 	if ((env = getenv("PAMDRIVER_CONV")) != NULL)
@@ -194,8 +189,7 @@ main(int argc, char **argv)
 	if (count > 1) {
 		for (i = 0; i < nops; i++)
 			printf("%s %s\n", argv[3 + i], code_name(last[i]));
-		printf("stable %d\nfds %d %d\n", stable, fds_first,
-		       fd_count());
+		printf("stable %d\nfds %d %d\n", stable, fds_first, fd_count());
 	}
 	free(reply);
 	return 0;
