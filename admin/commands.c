@@ -405,8 +405,10 @@ static int old_key_id(app *a, const char *user_id, char **out)
 	int rc = EXIT_OK;
 
 	*out = NULL;
-	if (zitadel_keyfile_load(a->target_key_file, &k, &err) != ZITADEL_OK)
-		return fail(a, &err);
+	if (zitadel_keyfile_load(a->target_key_file, &k, &err) != ZITADEL_OK) {
+		rc = fail(a, &err);
+		return err.status == ZITADEL_ERR_NOMEM ? rc : EXIT_CONFIG;
+	}
 	if (zitadel_keyfile_get_type(k) != ZITADEL_KEYFILE_SERVICEACCOUNT ||
 	    strcmp(zitadel_keyfile_subject(k), user_id) != 0)
 		rc = fail_msg(a, EXIT_CONFIG,
