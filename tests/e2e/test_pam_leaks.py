@@ -58,7 +58,7 @@ class Leaks(unittest.TestCase):
         for svc, reply, code in ((self.svc, self.token, "PAM_SUCCESS"),
                                  (self.svc_key, self.token, "PAM_SUCCESS"),
                                  (self.svc, "no-such-token", "PAM_AUTH_ERR")):
-            self.rounds(25, reply, code, svc=svc, prefix=prefix, extra=extra)
+            self.rounds(17, reply, code, svc=svc, prefix=prefix, extra=extra)
 
 
 if __name__ == "__main__":
