@@ -23,7 +23,10 @@
 #include "internal.h"
 
 #define ENTRY_VERSION 1
-#define NAME_MAX_LEN  64 /* "token-" + 16 hex + ".json" and friends */
+/* "token-" and 16 hex digits; the buffers below are sized from it so that
+ * the compiler, too, can see every name fits. */
+#define STEM_LEN     (sizeof("token-") - 1 + 16)
+#define NAME_MAX_LEN (STEM_LEN + sizeof(".json")) /* ".lock" is as long */
 
 /* Poll the lock with sleeps growing from 1 ms to this. */
 #define LOCK_SLEEP_MAX_MS 50
@@ -192,7 +195,7 @@ static void entry_stem(const zt_cache_id *id, char *buf, size_t size)
 
 static void entry_name(const zt_cache_id *id, char *buf, size_t size)
 {
-	char stem[NAME_MAX_LEN];
+	char stem[STEM_LEN + 1];
 
 	entry_stem(id, stem, sizeof(stem));
 	snprintf(buf, size, "%s.json", stem);
@@ -200,7 +203,7 @@ static void entry_name(const zt_cache_id *id, char *buf, size_t size)
 
 static void lock_name(const zt_cache_id *id, char *buf, size_t size)
 {
-	char stem[NAME_MAX_LEN];
+	char stem[STEM_LEN + 1];
 
 	entry_stem(id, stem, sizeof(stem));
 	snprintf(buf, size, "%s.lock", stem);
@@ -816,14 +819,23 @@ static zitadel_status entry_text(const zt_cache_id *id,
 		buf = zt_malloc(need + 1);
 	if (buf == NULL) {
 		json_decref(root);
-		if (need == 0 || need >= ZT_CACHE_ENTRY_MAX)
+		if (need >= ZT_CACHE_ENTRY_MAX)
 			return zt_error(err, ZITADEL_ERR_TOO_LARGE,
 					"cache entry would exceed %d bytes",
 					ZT_CACHE_ENTRY_MAX);
+		/* json_dumpb says 0 when it could not allocate. */
 		return zt_error(err, ZITADEL_ERR_NOMEM,
 				"out of memory building a cache entry");
 	}
-	json_dumpb(root, buf, need, JSON_COMPACT);
+	/* The second dump allocates too; unchecked, a failure there would
+	 * store whatever the heap left in buf. */
+	if (json_dumpb(root, buf, need, JSON_COMPACT) != need) {
+		zt_wipe(buf, need + 1);
+		free(buf);
+		json_decref(root);
+		return zt_error(err, ZITADEL_ERR_NOMEM,
+				"out of memory building a cache entry");
+	}
 	buf[need] = '\n';
 	json_decref(root);
 	*out = buf;
@@ -859,7 +871,9 @@ zitadel_status zt_cache_store(const char *dir, const zt_cache_id *id,
 {
 	static unsigned counter;
 	zitadel_status rc = ZITADEL_ERR_INVALID_ARGUMENT;
-	char name[NAME_MAX_LEN], tmp[NAME_MAX_LEN + 64];
+	/* tmp: the name with a pid, a counter and a time stamp, each at its
+	 * widest. */
+	char name[NAME_MAX_LEN], tmp[NAME_MAX_LEN + 96];
 	char shown[ZT_LOG_CLIP + 4], *owned = NULL, *text = NULL;
 	int dirfd = -1, fd = -1, made = 0;
 	struct timespec ts;
