@@ -245,6 +245,7 @@ class Assertion(unittest.TestCase):
         other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self.bad(assertion(self.m["key_file"], key=other))
         self.bad("not.a.jwt")
+        self.bad(assertion(self.m["key_file"], claims={"iat": float("nan")}))
         # alg none and HS256 keyed with the public key are refused.
         k = load(self.m["key_file"])
         now = int(time.time())

@@ -620,7 +620,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         """Count the request and log it with secrets taken out."""
         headers = {}
         for k, v in self.headers.items():
-            headers[k] = "<redacted>" if k.lower() in ("authorization", "cookie") else v
+            headers[k] = "<redacted>" if k.lower() in ("authorization",
+                                                    "proxy-authorization",
+                                                    "cookie") else v
         form_keys, json_keys = [], []
         ctype = self.headers.get("Content-Type", "")
         if body and "application/x-www-form-urlencoded" in ctype:
@@ -1638,7 +1640,8 @@ def numeric_date(v):
     if isinstance(v, bool):
         return None
     if isinstance(v, (int, float)):
-        return float(v)
+        # Python's json accepts NaN/Infinity; Go's decoder does not.
+        return float(v) if math.isfinite(v) else None
     if isinstance(v, str):
         try:
             return parse_ts(v, "date")
