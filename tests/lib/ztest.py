@@ -47,6 +47,9 @@ Additions beyond the team briefing:
     requests() entries also carry "json_keys" (top-level names of a JSON body).
     ztest.run(..., env=...) merges env over os.environ; a None value unsets.
     ztest.write_secret(path, text) creates a 0600 file.
+    ztest.python() is the interpreter the suite uses (ZT_PYTHON).
+    ztest.ServerError is raised when the server does not start or a control
+    call fails.
 The admin PAT file holds the token with no trailing newline.
 """
 
