@@ -342,6 +342,10 @@ class Server:
                 "key_file": write_secret(os.path.join(tmpdir(), "key.json"),
                                          r["key_json"])}
 
+    def bulk_keys(self, user_id, count):
+        """Add count keys (sharing one public key) to a user; for benchmarks."""
+        return self._control("bulk_keys", {"user_id": user_id, "count": count})
+
     def remove_key(self, user_id, key_id):
         self._control("remove_key", {"user_id": user_id, "key_id": key_id})
 

@@ -1571,6 +1571,19 @@ class Handler(http.server.BaseHTTPRequestHandler):
         key, text = self.state.add_key(user, self.when(req.get("expires")))
         return {"key_id": key.id, "key_json": text}
 
+    def c_bulk_keys(self, req):
+        """Add count keys sharing one public key, for list benchmarks:
+        generating thousands of RSA keys would measure this server."""
+        user = self.state.users[req["user_id"]]
+        count = int(req["count"])
+        if count < 0 or count > 100000:
+            raise ValueError("count must be 0..100000")
+        public = rsa.generate_private_key(public_exponent=65537,
+                                          key_size=2048).public_key()
+        for _ in range(count):
+            self.state.add_key(user, None, public)
+        return {"keys": len(user.keys)}
+
     def c_remove_key(self, req):
         del self.state.users[req["user_id"]].keys[req["key_id"]]
 
