@@ -295,22 +295,6 @@ static int cache_where(const zh_target *t, const zitadel_keyfile *key,
 	return ZH_EXIT_OK;
 }
 
-/*
- * Free a token made by the static core's cache code. The full library's
- * zitadel_token_free lives with the network code (oidc.c), out of the
- * core's reach; the token's fields are public and were allocated one by
- * one, so this mirrors that.
- */
-static void core_token_free(zitadel_token *token)
-{
-	if (token == NULL)
-		return;
-	zt_free_secret(token->access_token);
-	free(token->token_type);
-	zt_wipe(token, sizeof(*token));
-	free(token);
-}
-
 static int cache_hit(const zh_target *t, const zitadel_keyfile *key,
 		     zh_token *out, zh_fail *fail)
 {
@@ -346,7 +330,7 @@ static int cache_hit(const zh_target *t, const zitadel_keyfile *key,
 	zh_debug("cache hit in %s, expires in %ld s", dir,
 		 (long)(token->expires_at - time(NULL)));
 	out->token = token;
-	out->free_fn = core_token_free;
+	out->free_fn = zitadel_token_free;
 	out->margin =
 	    zt_cache_margin(t->margin, token->obtained_at, token->expires_at);
 out:

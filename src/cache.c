@@ -436,14 +436,16 @@ static zitadel_status open_failed(const char *dir, const char *name,
 
 /* ---- reading ---------------------------------------------------------- */
 
-static void token_discard(zitadel_token *t)
+/* Here rather than with the token endpoint code: cache hits make tokens
+ * too, and the helper's hit path must free them without libzitadel-full. */
+void zitadel_token_free(zitadel_token *token)
 {
-	if (t == NULL)
+	if (token == NULL)
 		return;
-	zt_free_secret(t->access_token);
-	free(t->token_type);
-	zt_wipe(t, sizeof(*t));
-	free(t);
+	zt_free_secret(token->access_token);
+	free(token->token_type);
+	zt_wipe(token, sizeof(*token));
+	free(token);
 }
 
 /* Read at most max bytes; *len > max means the file is too large. */
@@ -542,7 +544,7 @@ static int parse_entry(const char *text, size_t len, const zt_cache_id *id,
 	t = NULL;
 	ok = 1;
 out:
-	token_discard(t);
+	zitadel_token_free(t);
 	json_decref(root);
 	return ok;
 }
@@ -629,7 +631,7 @@ zitadel_status zt_cache_lookup(const char *dir, const zt_cache_id *id,
 	t = NULL;
 	rc = ZITADEL_OK;
 out:
-	token_discard(t);
+	zitadel_token_free(t);
 	if (buf != NULL) {
 		zt_wipe(buf, len > ZT_CACHE_ENTRY_MAX ? ZT_CACHE_ENTRY_MAX + 1
 						      : len + 1);

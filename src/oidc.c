@@ -193,16 +193,6 @@ out:
 
 /* ---- token responses -------------------------------------------------- */
 
-void zitadel_token_free(zitadel_token *token)
-{
-	if (token == NULL)
-		return;
-	zt_free_secret(token->access_token);
-	free(token->token_type);
-	zt_wipe(token, sizeof(*token));
-	free(token);
-}
-
 /* A token goes into header lines later: visible ASCII only. */
 static int token_chars_ok(const char *s)
 {

@@ -134,6 +134,23 @@ class HitPathTest(unittest.TestCase):
                     if re.match(r"(zitadel|zt)_", l.split()[-1])]
         self.assertEqual(exported, [])
 
+    def test_token_free_is_in_the_core_and_exported_once(self):
+        # A hit frees its token with the core's zitadel_token_free; the
+        # full library must still export exactly one of it.
+        core = ztest.build_path("src/.libs/libzitadel-core.a")
+        lib = ztest.build_path("src/.libs/libzitadel.so")
+        r = ztest.run(["nm", "--defined-only", core])
+        if r.returncode != 0:
+            self.skipTest("nm not usable: %s" % r.stderr.strip())
+        defined = [l.split()[-1] for l in r.stdout.splitlines()
+                   if l.strip() and l.split()[-1] == "zitadel_token_free"]
+        self.assertEqual(defined, ["zitadel_token_free"], r.stdout)
+        r = ztest.run(["nm", "-D", "--defined-only", lib])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        exported = [l.split()[-1] for l in r.stdout.splitlines()
+                    if l.strip() and l.split()[-1] == "zitadel_token_free"]
+        self.assertEqual(exported, ["zitadel_token_free"])
+
 
 if __name__ == "__main__":
     unittest.main()
