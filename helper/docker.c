@@ -211,9 +211,31 @@ static int docker_store(void)
 }
 
 /*
- * list: the registries of the profile in force (--profile, else the
- * default profile) with the user name each gets. The config API offers no
- * walk over every profile; docs/KNOWN_ISSUES.md says what that means.
+ * Add p's registries to the list, each with the user name get answers
+ * with. A registry is listed only under the profile get picks for it (the
+ * first one that names its host), and a profile get refuses for its
+ * <token> user name lists nothing.
+ */
+static int list_profile(const zitadel_config *cfg, const zitadel_profile *p,
+			json_t *root)
+{
+	const char *user = p->username != NULL ? p->username : "zitadel";
+	const char *const *r;
+
+	if (strcmp(user, DOCKER_IDENTITY_TOKEN_USER) == 0)
+		return 0;
+	for (r = p->docker_registries; r != NULL && *r != NULL; r++) {
+		if (zitadel_config_profile_for_docker_registry(cfg, *r) != p)
+			continue;
+		if (json_object_set_new(root, *r, json_string(user)) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * list: a JSON object of server URL -> user name, as docker's reference
+ * helpers answer, over every profile; --profile narrows it to that one.
  */
 static int docker_list(const zh_options *o)
 {
@@ -221,7 +243,7 @@ static int docker_list(const zh_options *o)
 	zitadel_config *cfg = NULL;
 	const zitadel_profile *p = NULL;
 	json_t *root = NULL;
-	const char *const *r;
+	size_t i, n;
 	int rc;
 
 	rc = zh_config_load(o, 1, &cfg, &fail);
@@ -230,19 +252,16 @@ static int docker_list(const zh_options *o)
 	rc = zh_profile_named(o, cfg, &p, &fail);
 	if (rc != ZH_EXIT_OK)
 		goto out;
-	if (p == NULL)
-		p = zitadel_config_default_profile(cfg);
 	root = json_object();
 	if (root == NULL) {
 		rc = zh_failf(&fail, ZH_EXIT_LOCAL, "out of memory");
 		goto out;
 	}
-	for (r = p != NULL ? p->docker_registries : NULL;
-	     r != NULL && *r != NULL; r++) {
-		if (json_object_set_new(root, *r,
-					json_string(p->username != NULL
-							? p->username
-							: "zitadel")) != 0) {
+	n = p != NULL ? 1 : zt_config_profile_count(cfg);
+	for (i = 0; i < n; i++) {
+		if (list_profile(cfg,
+				 p != NULL ? p : zt_config_profile_at(cfg, i),
+				 root) < 0) {
 			rc = zh_failf(&fail, ZH_EXIT_LOCAL,
 				      "docker: cannot encode the list");
 			goto out;

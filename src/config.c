@@ -1175,6 +1175,18 @@ const zitadel_profile *zitadel_config_profile(const zitadel_config *cfg,
 	return p != NULL ? &p->pub : NULL;
 }
 
+size_t zt_config_profile_count(const zitadel_config *cfg)
+{
+	return cfg != NULL ? cfg->nprofiles : 0;
+}
+
+const zitadel_profile *zt_config_profile_at(const zitadel_config *cfg, size_t i)
+{
+	if (cfg == NULL || i >= cfg->nprofiles)
+		return NULL;
+	return &cfg->profiles[i]->pub;
+}
+
 const zitadel_profile *zitadel_config_default_profile(const zitadel_config *cfg)
 {
 	if (cfg == NULL)

@@ -157,6 +157,11 @@ zitadel_status zt_cache_erase(const char *dir, const zt_cache_id *id,
  * /etc/zitadel/client.conf and the user's; NULL restores a default. */
 void zt_config_set_search_paths(const char *system_path,
 				const char *user_path);
+/* Walk every profile in the order first seen (later files keep a profile's
+ * place). Borrowed, valid until zitadel_config_free; NULL past the end. */
+size_t zt_config_profile_count(const zitadel_config *cfg);
+const zitadel_profile *zt_config_profile_at(const zitadel_config *cfg,
+					    size_t i);
 
 /* ---- everything below is in libzitadel-full only ---------------------- */
 

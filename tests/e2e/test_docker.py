@@ -101,14 +101,47 @@ class DockerTest(unittest.TestCase):
                              (1, "no credentials server URL\n"))
 
     def test_list(self):
+        # Every profile's registries, in config order; the <token> profile
+        # that get refuses lists nothing.
         r = self.docker("list", "unused")
-        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual((r.returncode, r.stderr), (0, ""))
         self.assertEqual(r.stdout, compact({
             "registry.example": "zitadel",
-            "https://other.example:5000": "zitadel"}))
+            "https://other.example:5000": "zitadel",
+            "robot.example": "robot"}))
         r = helper(["--profile", "robot", "docker", "list"], self.env,
                    input="unused")
         self.assertEqual(r.stdout, compact({"robot.example": "robot"}))
+        r = helper(["--profile", "main", "docker", "list"], self.env,
+                   input="unused")
+        self.assertEqual(r.stdout, compact({
+            "registry.example": "zitadel",
+            "https://other.example:5000": "zitadel"}))
+
+    def test_list_names_the_profile_get_uses(self):
+        # Two profiles naming one registry host: get answers with the
+        # first, and list shows that one's user name only.
+        cfg = write_config(
+            profile("first", srv, machine, docker_registries="shared.example",
+                    username="first") +
+            profile("second", srv, machine,
+                    docker_registries="https://shared.example/v2/ "
+                    "own.example", username="second") +
+            profile("none", srv, machine))
+        env = clean_env(ZITADEL_CONFIG=cfg)
+        r = self.docker("list", "unused", env)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout, compact({"shared.example": "first",
+                                            "own.example": "second"}))
+        r = self.docker("get", "https://shared.example/v2/", env)
+        self.assertEqual(json.loads(r.stdout)["Username"], "first")
+        empty = write_config("[defaults]\ncache_margin = 60\n")
+        r = self.docker("list", "unused", clean_env(ZITADEL_CONFIG=empty))
+        self.assertEqual((r.returncode, r.stdout), (0, "{}\n"))
+        r = helper(["--profile", "nosuch", "docker", "list"], env,
+                   input="unused")
+        self.assertEqual(r.returncode, 1)
+        self.assertIn("no profile named 'nosuch'", r.stdout)
 
     def test_store_is_a_no_op(self):
         text = json.dumps({"ServerURL": "https://registry.example",

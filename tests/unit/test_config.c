@@ -610,6 +610,47 @@ static void test_matching(void **state)
 	zitadel_config_free(cfg);
 }
 
+/* The internal walk over profiles: config order, a profile that a later
+ * file extends keeps its place, NULL past the end and for no config. */
+static void test_profile_walk(void **state)
+{
+	struct fixture *f = *state;
+	zitadel_config *cfg;
+	zitadel_error err = ZITADEL_ERROR_INIT;
+
+	assert_int_equal(zt_config_profile_count(NULL), 0);
+	assert_null(zt_config_profile_at(NULL, 0));
+
+	write_conf(f->path, "[profile b]\nissuer = https://b\npat_file = /p\n"
+			    "[profile a]\nissuer = https://a\npat_file = /p\n"
+			    "[profile c]\nissuer = https://c\npat_file = /p\n");
+	cfg = load_ok(f->path);
+	assert_int_equal(zt_config_profile_count(cfg), 3);
+	assert_string_equal(zt_config_profile_at(cfg, 0)->name, "b");
+	assert_string_equal(zt_config_profile_at(cfg, 1)->name, "a");
+	assert_string_equal(zt_config_profile_at(cfg, 2)->name, "c");
+	assert_ptr_equal(zt_config_profile_at(cfg, 1),
+			 zitadel_config_profile(cfg, "a"));
+	assert_null(zt_config_profile_at(cfg, 3));
+	assert_null(zt_config_profile_at(cfg, (size_t)-1));
+
+	assert_int_equal(zitadel_config_set(cfg, "profile d", "issuer",
+					    "https://d", "test", &err),
+			 ZITADEL_OK);
+	assert_int_equal(zitadel_config_set(cfg, "profile a", "scope", "openid",
+					    "test", &err),
+			 ZITADEL_OK);
+	assert_int_equal(zt_config_profile_count(cfg), 4);
+	assert_string_equal(zt_config_profile_at(cfg, 1)->scope, "openid");
+	assert_string_equal(zt_config_profile_at(cfg, 3)->name, "d");
+	zitadel_config_free(cfg);
+
+	assert_int_equal(zitadel_config_new(&cfg, &err), ZITADEL_OK);
+	assert_int_equal(zt_config_profile_count(cfg), 0);
+	assert_null(zt_config_profile_at(cfg, 0));
+	zitadel_config_free(cfg);
+}
+
 static void test_config_set(void **state)
 {
 	zitadel_error err = ZITADEL_ERROR_INIT;
@@ -770,7 +811,7 @@ int main(void)
 	    T(test_defaults_when_empty), T(test_override_order),
 	    T(test_user_path_from_env),  T(test_matching),
 	    T(test_config_set),          T(test_fixture_files),
-	    T(test_alloc_failures),
+	    T(test_alloc_failures),      T(test_profile_walk),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
