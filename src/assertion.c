@@ -1,7 +1,8 @@
 /*
  * assertion.c: the RFC 7523 assertion, a JWT signed RS256 with the key
- * file's private key. The only file that includes jwt.h; OpenSSL checks
- * the key first so that a bad key gets a clear message.
+ * file's private key. The only file that includes jwt.h. libjwt parses the
+ * PEM on every signature, so the key is parsed here only when libjwt fails,
+ * to say why.
  */
 #include "config.h"
 
@@ -32,8 +33,8 @@ static int no_passphrase(char *buf, int size, int rwflag, void *userdata)
 }
 
 /*
- * Parse the PEM (PKCS#1 or PKCS#8) and insist on RSA. libjwt would parse
- * it again when signing but reports only an errno; this gives the reason.
+ * Parse the PEM (PKCS#1 or PKCS#8) and insist on RSA of RSA_MIN_BITS. libjwt
+ * reports only an errno when it cannot sign; this gives the reason.
  */
 static zitadel_status check_key(const zitadel_keyfile *key, const char *pem,
 				zitadel_error *err)
@@ -94,6 +95,15 @@ static int add_claims(jwt_t *jwt, const zitadel_keyfile *key,
 				 (long)(now + ZT_ASSERTION_LIFETIME));
 }
 
+/* An RS256 signature is exactly as long as the key's modulus. */
+static int signature_bits(const char *jws)
+{
+	const char *dot = strrchr(jws, '.');
+	size_t chars = dot != NULL ? strlen(dot + 1) : 0;
+
+	return (int)(chars * 6 / 8 * 8);
+}
+
 /*
  * libjwt copies the PEM into its own buffer and wipes it in jwt_free; the
  * encoded token comes back in a libjwt buffer, which is wiped here once
@@ -115,10 +125,6 @@ zitadel_status zt_assertion_build(const zitadel_keyfile *key,
 			      "zt_assertion_build: NULL argument");
 		goto out;
 	}
-	if ((rc = check_key(key, pem, err)) != ZITADEL_OK)
-		goto out;
-
-	rc = ZITADEL_ERR_CRYPTO;
 	if (jwt_new(&jwt) != 0) {
 		rc = zt_error(err, ZITADEL_ERR_NOMEM, "out of memory");
 		goto out;
@@ -133,10 +139,22 @@ zitadel_status zt_assertion_build(const zitadel_keyfile *key,
 	}
 	errno = 0;
 	if ((encoded = jwt_encode_str(jwt)) == NULL) {
-		rc = zt_error(err, ZITADEL_ERR_CRYPTO,
-			      "key %s: signing the assertion failed (%s)",
+		int saved = errno;
+
+		rc = check_key(key, pem, err);
+		if (rc == ZITADEL_OK)
+			rc = zt_error(err, ZITADEL_ERR_CRYPTO,
+				      "key %s: signing the assertion failed "
+				      "(%s)",
+				      zitadel_keyfile_key_id(key),
+				      saved ? strerror(saved) : "libjwt error");
+		goto out;
+	}
+	if (signature_bits(encoded) < RSA_MIN_BITS) {
+		rc = zt_error(err, ZITADEL_ERR_KEYFILE,
+			      "key %s: the RSA key has %d bits, fewer than %d",
 			      zitadel_keyfile_key_id(key),
-			      errno ? strerror(errno) : "libjwt error");
+			      signature_bits(encoded), RSA_MIN_BITS);
 		goto out;
 	}
 	if ((*out = zt_strdup(encoded)) == NULL) {
