@@ -255,26 +255,37 @@ static int find_profile(const zh_options *o, const struct request *req,
 	return ZH_EXIT_OK;
 }
 
+/* A PAT's expiry is unknown here: then the line is left out, and git
+ * treats the password as good until the server refuses it. */
+static void expiry_line(const zh_token *tok, char *buf, size_t size)
+{
+	buf[0] = '\0';
+	if (tok->expiry_known)
+		snprintf(buf, size, "password_expiry_utc=%lld\n",
+			 (long long)zh_token_announce_expiry(tok, time(NULL)));
+}
+
 static int answer(const zh_target *t, const struct request *req,
 		  const zh_token *tok, zh_fail *fail)
 {
-	long long expiry = (long long)zh_token_announce_expiry(tok, time(NULL));
 	const char *secret = tok->token->access_token;
+	char expiry[64];
 	char *text;
 	int r;
 
+	expiry_line(tok, expiry, sizeof(expiry));
 	if (req->authtype && t->git_bearer)
 		text = zt_asprintf("capability[]=authtype\n"
 				   "authtype=Bearer\n"
 				   "credential=%s\n"
 				   "ephemeral=true\n"
-				   "password_expiry_utc=%lld\n",
+				   "%s",
 				   secret, expiry);
 	else
 		text =
 		    zt_asprintf("username=%s\n"
 				"password=%s\n"
-				"password_expiry_utc=%lld\n",
+				"%s",
 				t->username != NULL ? t->username : "zitadel",
 				secret, expiry);
 	if (text == NULL)

@@ -24,7 +24,8 @@
  *   2  usage error (unknown option or command, bad option value, kubectl
  *      input missing or of an unknown apiVersion)
  *   3  config error, or no profile for the target
- *   4  key file error (missing, malformed, permissions)
+ *   4  credential file error: key, PAT or client secret file (missing,
+ *      malformed, permissions)
  *   5  network error (DNS, connect, TLS, timeout)
  *   6  server error (5xx after retries, malformed response, rate limited)
  *   7  local error (cache unsafe, lock timeout, I/O, out of memory,
@@ -71,6 +72,13 @@ typedef struct zh_options {
 	int verbose;
 } zh_options;
 
+/* Which credential a target uses; a profile holds exactly one. */
+enum zh_cred {
+	ZH_CRED_KEY = 0, /* key_file or key_credential: jwt-bearer */
+	ZH_CRED_SECRET,  /* client id and secret file: client_credentials */
+	ZH_CRED_PAT,     /* pat_file: the PAT is the bearer token */
+};
+
 /*
  * The settings in force for one target after merging, highest first: the
  * command line, the environment, the profile, the [defaults] section.
@@ -79,8 +87,12 @@ typedef struct zh_options {
 typedef struct zh_target {
 	const char *profile_name; /* NULL when no profile is used */
 	const char *issuer;
+	enum zh_cred cred;
 	const char *key_file;
 	const char *key_credential;
+	const char *pat_file;
+	const char *client_id;
+	const char *client_secret_file;
 	const char *scope; /* NULL: ZITADEL_DEFAULT_SCOPE */
 	const char *ca_file;
 	const char *username; /* NULL: "zitadel" */
@@ -109,7 +121,8 @@ int zh_config_load(const zh_options *o, int need, zitadel_config **out,
 		   zh_fail *fail);
 /*
  * Merge options, profile p (may be NULL) and the config's defaults into t.
- * Fails with ZH_EXIT_CONFIG when no issuer or key results.
+ * Fails with ZH_EXIT_CONFIG when no issuer or credential results.
+ * --key-file (or ZITADEL_KEY_FILE) replaces the profile's credential.
  */
 int zh_target_resolve(const zh_options *o, const zitadel_config *cfg,
 		      const zitadel_profile *p, zh_target *t, zh_fail *fail);
@@ -123,16 +136,20 @@ int zh_profile_named(const zh_options *o, const zitadel_config *cfg,
 typedef struct zh_token {
 	zitadel_token *token;
 	void (*free_fn)(zitadel_token *);
-	long margin; /* the margin in force for this token, seconds */
+	int expiry_known; /* 0 for a PAT: announce no expiry to the caller */
+	long margin;      /* the margin in force for this token, seconds */
 } zh_token;
 
-/* Cache first, then libzitadel; the token is wiped by zh_token_release. */
+/* A key or client secret: the cache first, then libzitadel. A PAT: the
+ * file's content, with no expiry. Wiped by zh_token_release. */
 int zh_token_get(const zh_target *t, zh_token *out, zh_fail *fail);
 void zh_token_release(zh_token *tok);
-/* Drop the cached entry for the target; none is not an error. */
+/* Drop the cached entry for the target; none is not an error, and a PAT
+ * target has none. */
 int zh_token_erase(const zh_target *t, zh_fail *fail);
-/* The expiry to announce to a caller: expires_at less the margin, unless
- * that has passed already (a lifetime shorter than the margin). */
+/* The expiry to announce to a caller when expiry_known: expires_at less the
+ * margin, unless that has passed already (a lifetime shorter than the
+ * margin). */
 time_t zh_token_announce_expiry(const zh_token *tok, time_t now);
 
 /* ---- output.c --------------------------------------------------------- */

@@ -118,8 +118,6 @@ static int answer(const struct exec_info *ei, const zh_token *tok,
 	char stamp[32];
 	int rc = ZH_EXIT_LOCAL;
 
-	zt_time_format(zh_token_announce_expiry(tok, time(NULL)), stamp,
-		       sizeof(stamp));
 	secret = json_string(tok->token->access_token);
 	root = json_object();
 	status = json_object();
@@ -129,12 +127,22 @@ static int answer(const struct exec_info *ei, const zh_token *tok,
 	    json_object_set_new(root, "kind", json_string("ExecCredential")) !=
 		0 ||
 	    json_object_set(status, "token", secret) != 0 ||
-	    json_object_set_new(status, "expirationTimestamp",
-				json_string(stamp)) != 0 ||
 	    json_object_set(root, "status", status) != 0) {
 		rc = zh_failf(fail, ZH_EXIT_LOCAL,
 			      "kubectl: cannot encode the answer");
 		goto out;
+	}
+	/* Without an expiry (a PAT) client-go keeps the token until the API
+	 * server answers 401, then runs the plugin again. */
+	if (tok->expiry_known) {
+		zt_time_format(zh_token_announce_expiry(tok, time(NULL)), stamp,
+			       sizeof(stamp));
+		if (json_object_set_new(status, "expirationTimestamp",
+					json_string(stamp)) != 0) {
+			rc = zh_failf(fail, ZH_EXIT_LOCAL,
+				      "kubectl: cannot encode the answer");
+			goto out;
+		}
 	}
 	if (zh_json_print(1, root) < 0) {
 		rc = zh_failf(fail, ZH_EXIT_LOCAL,

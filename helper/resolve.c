@@ -92,23 +92,55 @@ static int resolve_cache(const zh_options *o, const zitadel_config *cfg,
 	return ZH_EXIT_OK;
 }
 
-/* Say which credential is missing in the words of where it would come
- * from, since a profile may hold a kind the helper does not use. */
-static int missing_credential(const zitadel_profile *p, zh_fail *fail)
+/* Which credential the target uses. The config allows one per profile;
+ * --key-file has already replaced the profile's. */
+static int pick_credential(const zitadel_profile *p, zh_target *t,
+			   zh_fail *fail)
 {
-	if (p != NULL && (p->pat_file != NULL || p->client_id != NULL))
-		return zh_failf(fail, ZH_EXIT_CONFIG,
-				"config: profile '%s' has no key_file or "
-				"key_credential; the helper exchanges only "
-				"machine keys",
-				p->name);
+	if (t->key_file != NULL || t->key_credential != NULL) {
+		t->cred = ZH_CRED_KEY;
+		return ZH_EXIT_OK;
+	}
+	if (t->client_id != NULL && t->client_secret_file != NULL) {
+		t->cred = ZH_CRED_SECRET;
+		return ZH_EXIT_OK;
+	}
+	if (t->pat_file != NULL) {
+		t->cred = ZH_CRED_PAT;
+		return ZH_EXIT_OK;
+	}
 	if (p != NULL)
 		return zh_failf(fail, ZH_EXIT_CONFIG,
-				"config: profile '%s' has no key_file",
+				"config: profile '%s' has no credential: set "
+				"key_file, key_credential, pat_file, or "
+				"client_id with client_secret_file",
 				p->name);
 	return zh_failf(fail, ZH_EXIT_CONFIG,
 			"no key file: give --key-file, ZITADEL_KEY_FILE or a "
 			"profile in the config");
+}
+
+static void debug_target(const zh_target *t)
+{
+	const char *what, *which;
+
+	switch (t->cred) {
+	case ZH_CRED_PAT:
+		what = "PAT file ";
+		which = t->pat_file;
+		break;
+	case ZH_CRED_SECRET:
+		what = "client id ";
+		which = t->client_id;
+		break;
+	default:
+		what = t->key_file != NULL ? "key " : "key credential ";
+		which = t->key_file != NULL ? t->key_file : t->key_credential;
+		break;
+	}
+	zh_debug("profile %s, issuer %s, %s%s",
+		 t->profile_name != NULL ? t->profile_name : "(none)",
+		 t->issuer, what, which);
 }
 
 int zh_target_resolve(const zh_options *o, const zitadel_config *cfg,
@@ -124,6 +156,9 @@ int zh_target_resolve(const zh_options *o, const zitadel_config *cfg,
 		t->issuer = p->issuer;
 		t->key_file = p->key_file;
 		t->key_credential = p->key_credential;
+		t->pat_file = p->pat_file;
+		t->client_id = p->client_id;
+		t->client_secret_file = p->client_secret_file;
 		t->scope = p->scope;
 		t->ca_file = p->ca_file;
 		t->username = p->username;
@@ -133,6 +168,9 @@ int zh_target_resolve(const zh_options *o, const zitadel_config *cfg,
 	if (o->key_file != NULL) {
 		t->key_file = o->key_file;
 		t->key_credential = NULL;
+		t->pat_file = NULL;
+		t->client_id = NULL;
+		t->client_secret_file = NULL;
 	}
 	t->scope = first(o->scope, t->scope);
 	t->ca_file = first(o->ca_file, t->ca_file);
@@ -148,11 +186,9 @@ int zh_target_resolve(const zh_options *o, const zitadel_config *cfg,
 					    "ZITADEL_ISSUER or a profile in "
 					    "the config%s",
 				p != NULL ? p->name : "");
-	if (t->key_file == NULL && t->key_credential == NULL)
-		return missing_credential(p, fail);
-	zh_debug("profile %s, issuer %s, key %s%s",
-		 t->profile_name != NULL ? t->profile_name : "(none)",
-		 t->issuer, t->key_file != NULL ? t->key_file : "credential ",
-		 t->key_file != NULL ? "" : t->key_credential);
+	rc = pick_credential(p, t, fail);
+	if (rc != ZH_EXIT_OK)
+		return rc;
+	debug_target(t);
 	return ZH_EXIT_OK;
 }

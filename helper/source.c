@@ -46,6 +46,9 @@ struct lib {
 	zitadel_status (*token_get)(zitadel_ctx *, const zitadel_keyfile *,
 				    const char *, unsigned, zitadel_token **,
 				    zitadel_error *);
+	zitadel_status (*token_get_client_credentials)(
+	    zitadel_ctx *, const char *, const char *, const char *, unsigned,
+	    zitadel_token **, zitadel_error *);
 	void (*token_free)(zitadel_token *);
 	const char *(*strerror)(zitadel_status);
 };
@@ -72,6 +75,7 @@ static const struct {
     SYM(keyfile_load_credential, "zitadel_keyfile_load_credential"),
     SYM(keyfile_free, "zitadel_keyfile_free"),
     SYM(token_get, "zitadel_token_get"),
+    SYM(token_get_client_credentials, "zitadel_token_get_client_credentials"),
     SYM(token_free, "zitadel_token_free"),
     SYM(strerror, "zitadel_strerror"),
 };
@@ -176,23 +180,15 @@ out:
 	return rc;
 }
 
-/* The miss: zitadel_token_get takes the entry's lock, looks again (another
- * process may have fetched meanwhile), fetches and stores. */
-static int fetch_via_lib(const zh_target *t, zh_token *out, zh_fail *fail)
+/* The key's half of a miss: the library loads the key file itself (its
+ * own copy of the core must not see the helper's keyfile object). */
+static int lib_token_by_key(const zh_target *t, zitadel_ctx *ctx,
+			    zitadel_token **token, zh_fail *fail)
 {
 	zitadel_error err = ZITADEL_ERROR_INIT;
-	zitadel_ctx *ctx = NULL;
 	zitadel_keyfile *key = NULL;
-	zitadel_token *token = NULL;
 	zitadel_status st;
 	int rc;
-
-	rc = lib_open(fail);
-	if (rc != ZH_EXIT_OK)
-		goto out;
-	rc = lib_ctx(t, &ctx, fail);
-	if (rc != ZH_EXIT_OK)
-		goto out;
 
 	if (t->key_file != NULL)
 		st = lib.keyfile_load(t->key_file, &key, &err);
@@ -206,13 +202,56 @@ static int fetch_via_lib(const zh_target *t, zh_token *out, zh_fail *fail)
 		    err.message[0] != '\0' ? err.message : lib.strerror(st));
 		goto out;
 	}
-
 	st = lib.token_get(ctx, key, t->scope,
-			   t->cache_enabled ? 0 : ZITADEL_TOKEN_NO_CACHE,
-			   &token, &err);
+			   t->cache_enabled ? 0 : ZITADEL_TOKEN_NO_CACHE, token,
+			   &err);
 	if (st != ZITADEL_OK) {
 		rc = zh_fail_lib(fail, st, &err, lib.strerror, "token request");
 		goto out;
+	}
+	rc = ZH_EXIT_OK;
+out:
+	if (key != NULL)
+		lib.keyfile_free(key);
+	return rc;
+}
+
+/*
+ * The miss: zitadel_token_get (or its client-credentials twin) takes the
+ * entry's lock, looks again (another process may have fetched meanwhile),
+ * fetches and stores. secret is the client secret for ZH_CRED_SECRET, a
+ * plain string the library copies as it needs.
+ */
+static int fetch_via_lib(const zh_target *t, const char *secret, zh_token *out,
+			 zh_fail *fail)
+{
+	zitadel_error err = ZITADEL_ERROR_INIT;
+	zitadel_ctx *ctx = NULL;
+	zitadel_token *token = NULL;
+	zitadel_status st;
+	int rc;
+
+	rc = lib_open(fail);
+	if (rc != ZH_EXIT_OK)
+		goto out;
+	rc = lib_ctx(t, &ctx, fail);
+	if (rc != ZH_EXIT_OK)
+		goto out;
+
+	if (t->cred == ZH_CRED_SECRET) {
+		st = lib.token_get_client_credentials(
+		    ctx, t->client_id, secret, t->scope,
+		    t->cache_enabled ? 0 : ZITADEL_TOKEN_NO_CACHE, &token,
+		    &err);
+		if (st != ZITADEL_OK) {
+			rc = zh_fail_lib(fail, st, &err, lib.strerror,
+					 "token request");
+			goto out;
+		}
+	} else {
+		rc = lib_token_by_key(t, ctx, &token, fail);
+		if (rc != ZH_EXIT_OK)
+			goto out;
 	}
 	zh_debug("token %s, expires in %ld s",
 		 token->from_cache ? "from the cache after waiting" : "fetched",
@@ -220,6 +259,7 @@ static int fetch_via_lib(const zh_target *t, zh_token *out, zh_fail *fail)
 
 	out->token = token;
 	out->free_fn = lib.token_free;
+	out->expiry_known = 1;
 	out->margin =
 	    zt_cache_margin(t->margin, token->obtained_at, token->expires_at);
 	token = NULL;
@@ -227,8 +267,6 @@ static int fetch_via_lib(const zh_target *t, zh_token *out, zh_fail *fail)
 out:
 	if (token != NULL)
 		lib.token_free(token);
-	if (key != NULL)
-		lib.keyfile_free(key);
 	if (ctx != NULL)
 		lib.ctx_free(ctx);
 	return rc;
@@ -264,11 +302,34 @@ static int core_key(const zh_target *t, zitadel_keyfile **key, zh_fail *fail)
 }
 
 /*
- * The cache entry's identity. It must match what zitadel_token_get uses
- * in src/token.c, or hits and misses would look in different places.
+ * The cache entry's identity. It must match what src/token.c builds, or
+ * hits and misses would look in different places: for a key
+ * {issuer, "jwt-bearer", user id, key id, scope}, for a client secret
+ * {issuer, "client_credentials", client id, "", scope}, the scope
+ * normalised by zt_scope_normalize in both.
  */
-static int cache_where(const zh_target *t, const zitadel_keyfile *key,
-		       char **dir, char **scope, zt_cache_id *id, zh_fail *fail)
+struct who {
+	const char *grant;
+	const char *subject;
+	const char *key_id;
+};
+
+static void who_key(const zitadel_keyfile *key, struct who *w)
+{
+	w->grant = "jwt-bearer";
+	w->subject = zitadel_keyfile_subject(key);
+	w->key_id = zitadel_keyfile_key_id(key);
+}
+
+static void who_client(const zh_target *t, struct who *w)
+{
+	w->grant = "client_credentials";
+	w->subject = t->client_id;
+	w->key_id = "";
+}
+
+static int cache_where(const zh_target *t, const struct who *w, char **dir,
+		       char **scope, zt_cache_id *id, zh_fail *fail)
 {
 	zitadel_error err = ZITADEL_ERROR_INIT;
 	zitadel_status st;
@@ -288,15 +349,15 @@ static int cache_where(const zh_target *t, const zitadel_keyfile *key,
 					   "cache");
 	}
 	id->issuer = t->issuer;
-	id->grant = "jwt-bearer";
-	id->subject = zitadel_keyfile_subject(key);
-	id->key_id = zitadel_keyfile_key_id(key);
+	id->grant = w->grant;
+	id->subject = w->subject;
+	id->key_id = w->key_id;
 	id->scope = *scope;
 	return ZH_EXIT_OK;
 }
 
-static int cache_hit(const zh_target *t, const zitadel_keyfile *key,
-		     zh_token *out, zh_fail *fail)
+static int cache_hit(const zh_target *t, const struct who *w, zh_token *out,
+		     zh_fail *fail)
 {
 	zitadel_error err = ZITADEL_ERROR_INIT;
 	zitadel_token *token = NULL;
@@ -306,7 +367,7 @@ static int cache_hit(const zh_target *t, const zitadel_keyfile *key,
 	zitadel_status st;
 	int rc;
 
-	rc = cache_where(t, key, &dir, &scope, &id, &local);
+	rc = cache_where(t, w, &dir, &scope, &id, &local);
 	if (rc != ZH_EXIT_OK) {
 		/* As in token.c: a cache that cannot be used is left to the
 		 * library, which fetches without it. */
@@ -331,6 +392,7 @@ static int cache_hit(const zh_target *t, const zitadel_keyfile *key,
 		 (long)(token->expires_at - time(NULL)));
 	out->token = token;
 	out->free_fn = zitadel_token_free;
+	out->expiry_known = 1;
 	out->margin =
 	    zt_cache_margin(t->margin, token->obtained_at, token->expires_at);
 out:
@@ -339,26 +401,143 @@ out:
 	return rc;
 }
 
-int zh_token_get(const zh_target *t, zh_token *out, zh_fail *fail)
+/* A secret file (PAT or client secret) through the core's checks: a
+ * regular file of ours, no group or other access, one line. */
+static int read_secret(const char *what, const char *path, char **out,
+		       zh_fail *fail)
 {
-	zitadel_keyfile *key = NULL;
+	zitadel_error err = ZITADEL_ERROR_INIT;
+	zitadel_status st;
+
+	st = zt_read_secret_file(path, out, &err);
+	if (st != ZITADEL_OK)
+		return zh_failf(fail,
+				st == ZITADEL_ERR_NOMEM ? ZH_EXIT_LOCAL
+							: ZH_EXIT_KEYFILE,
+				"%s: %s", what,
+				err.message[0] != '\0' ? err.message
+						       : zitadel_strerror(st));
+	return ZH_EXIT_OK;
+}
+
+/* Visible ASCII only: the PAT is written into git's line protocol and
+ * HTTP headers as it is, so a space or control byte could forge a line. */
+static int pat_chars_ok(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if (*s < 0x21 || *s > 0x7e)
+			return 0;
+	return 1;
+}
+
+/*
+ * A PAT is the bearer token itself: no exchange, no cache, no libzitadel.
+ * Its expiry is not known here (only the management API can tell), so
+ * expiry_known stays 0 and the faces announce none.
+ */
+static int pat_token(const zh_target *t, zh_token *out, zh_fail *fail)
+{
+	zitadel_token *token = NULL;
+	char *pat = NULL;
 	int rc;
 
-	memset(out, 0, sizeof(*out));
+	rc = read_secret("PAT file", t->pat_file, &pat, fail);
+	if (rc != ZH_EXIT_OK)
+		goto out;
+	if (!pat_chars_ok(pat)) {
+		rc = zh_failf(fail, ZH_EXIT_KEYFILE,
+			      "PAT file: %s holds a space or control "
+			      "character; a PAT is one word of visible ASCII",
+			      t->pat_file);
+		goto out;
+	}
+	rc = ZH_EXIT_LOCAL;
+	token = zt_calloc(1, sizeof(*token));
+	if (token == NULL) {
+		zh_failf(fail, rc, "out of memory");
+		goto out;
+	}
+	token->token_type = zt_strdup("Bearer");
+	if (token->token_type == NULL) {
+		zh_failf(fail, rc, "out of memory");
+		goto out;
+	}
+	token->access_token = pat;
+	pat = NULL;
+	token->obtained_at = time(NULL);
+	zh_debug("PAT from %s; no exchange, expiry unknown", t->pat_file);
+
+	out->token = token;
+	out->free_fn = zitadel_token_free;
+	token = NULL;
+	rc = ZH_EXIT_OK;
+out:
+	zitadel_token_free(token);
+	zt_free_secret(pat);
+	return rc;
+}
+
+/* The key's way: the core loads and checks the key file, which a hit
+ * needs for the entry's identity; a miss goes to the library. */
+static int key_token(const zh_target *t, zh_token *out, zh_fail *fail)
+{
+	zitadel_keyfile *key = NULL;
+	struct who w;
+	int rc;
+
 	rc = core_key(t, &key, fail);
 	if (rc != ZH_EXIT_OK)
 		goto out;
 	if (t->cache_enabled) {
-		rc = cache_hit(t, key, out, fail);
+		who_key(key, &w);
+		rc = cache_hit(t, &w, out, fail);
 		if (rc != ZH_EXIT_OK || out->token != NULL)
 			goto out;
 	}
 	zitadel_keyfile_free(key);
 	key = NULL;
-	rc = fetch_via_lib(t, out, fail);
+	rc = fetch_via_lib(t, NULL, out, fail);
 out:
 	zitadel_keyfile_free(key);
 	return rc;
+}
+
+/* The client secret's way. The file is read (and checked) on a hit too,
+ * so a secret that others can read is refused while the cache is warm,
+ * as a key is; it is wiped as soon as the token is there. */
+static int secret_token(const zh_target *t, zh_token *out, zh_fail *fail)
+{
+	char *secret = NULL;
+	struct who w;
+	int rc;
+
+	rc = read_secret("client secret file", t->client_secret_file, &secret,
+			 fail);
+	if (rc != ZH_EXIT_OK)
+		goto out;
+	if (t->cache_enabled) {
+		who_client(t, &w);
+		rc = cache_hit(t, &w, out, fail);
+		if (rc != ZH_EXIT_OK || out->token != NULL)
+			goto out;
+	}
+	rc = fetch_via_lib(t, secret, out, fail);
+out:
+	zt_free_secret(secret);
+	return rc;
+}
+
+int zh_token_get(const zh_target *t, zh_token *out, zh_fail *fail)
+{
+	memset(out, 0, sizeof(*out));
+	switch (t->cred) {
+	case ZH_CRED_PAT:
+		return pat_token(t, out, fail);
+	case ZH_CRED_SECRET:
+		return secret_token(t, out, fail);
+	default:
+		return key_token(t, out, fail);
+	}
 }
 
 void zh_token_release(zh_token *tok)
@@ -375,12 +554,24 @@ int zh_token_erase(const zh_target *t, zh_fail *fail)
 	char *dir = NULL, *scope = NULL;
 	zt_cache_id id;
 	zitadel_status st;
+	struct who w;
 	int rc;
 
-	rc = core_key(t, &key, fail);
-	if (rc != ZH_EXIT_OK)
-		goto out;
-	rc = cache_where(t, key, &dir, &scope, &id, fail);
+	if (t->cred == ZH_CRED_PAT) {
+		zh_debug("a PAT is never cached; nothing to erase");
+		return ZH_EXIT_OK;
+	}
+	if (t->cred == ZH_CRED_SECRET) {
+		/* The identity needs only the client id: the secret file is
+		 * not read. */
+		who_client(t, &w);
+	} else {
+		rc = core_key(t, &key, fail);
+		if (rc != ZH_EXIT_OK)
+			goto out;
+		who_key(key, &w);
+	}
+	rc = cache_where(t, &w, &dir, &scope, &id, fail);
 	if (rc != ZH_EXIT_OK)
 		goto out;
 	st = zt_cache_erase(dir, &id, &err);

@@ -1,6 +1,7 @@
 """Issue 10: on a cache hit zitadel-credential loads neither libcurl nor
-libcrypto/libssl nor libjwt, in every face; on a miss it does (which shows
-the check can fail). The loader itself reports what it maps
+libcrypto/libssl nor libjwt, in every face and for a machine key as for a
+client secret; on a miss it does (which shows the check can fail); a PAT
+never does. The loader itself reports what it maps
 (LD_DEBUG=files, written to LD_DEBUG_OUTPUT files), so the helper needs no
 test switch."""
 
@@ -20,12 +21,18 @@ HEAVY = re.compile(r"lib(curl|crypto|ssl|jwt)\b[^ ]*\.so")
 
 srv = None
 machine = None
+secret_file = None
+pat_file = None
 
 
 def setUpModule():
-    global srv, machine
+    global srv, machine, secret_file, pat_file
     srv = ztest.Server()
-    machine = srv.create_machine()
+    machine = srv.create_machine(pat=True)
+    machine["client_id"], secret = srv.generate_secret(machine["user_id"])
+    d = ztest.tmpdir()
+    secret_file = ztest.write_secret(os.path.join(d, "secret"), secret)
+    pat_file = ztest.write_secret(os.path.join(d, "pat"), machine["pat"])
 
 
 def tearDownModule():
@@ -44,6 +51,15 @@ def loaded_objects(debug_prefix):
     return names
 
 
+def credential_config(host, cred):
+    """One profile serving every face with the credential lines cred."""
+    return write_config(
+        "[profile main]\nissuer = %s\nca_file = %s\n%s"
+        "git_hosts = %s\ndocker_registries = registry.example\n"
+        "kube_clusters = %s\n" % (srv.issuer, srv.ca_file, cred, host,
+                                   srv.kube_server))
+
+
 class HitPathTest(unittest.TestCase):
     def setUp(self):
         host = urllib.parse.urlsplit(srv.issuer).netloc
@@ -51,6 +67,11 @@ class HitPathTest(unittest.TestCase):
             "main", srv, machine, git_hosts=host,
             docker_registries="registry.example",
             kube_clusters=srv.kube_server))
+        self.secret_config = credential_config(
+            host, "client_id = %s\nclient_secret_file = %s\n"
+            % (machine["client_id"], secret_file))
+        self.pat_config = credential_config(host, "pat_file = %s\n"
+                                            % pat_file)
         self.host = host
         self.env = clean_env(ZITADEL_CONFIG=self.config)
 
@@ -86,26 +107,24 @@ class HitPathTest(unittest.TestCase):
         r = helper(args, traced, input=stdin, argv0=argv0)
         return r, loaded_objects(prefix)
 
-    def test_hit_loads_no_network_or_crypto_library(self):
-        r = helper(["token"], self.env)
-        self.assertEqual(r.returncode, 0, r.stderr)
-        token = r.stdout.strip()
+    def assert_light(self, env, token, what):
+        """Every face answers token without loading a heavy library."""
         before = token_requests(srv)
         for name, args, stdin, extra, extract in self.faces():
-            with self.subTest(face=name):
-                r, objs = self.run_face(name, args, stdin, extra, self.env)
+            with self.subTest(credential=what, face=name):
+                r, objs = self.run_face(name, args, stdin, extra, env)
                 self.assertEqual(r.returncode, 0, r.stderr)
                 self.assertEqual(extract(r.stdout), token)
                 self.assertTrue(objs, "LD_DEBUG reported nothing")
                 self.assertTrue(any("libjansson" in o for o in objs), objs)
                 heavy = sorted(o for o in objs if HEAVY.search(o))
-                self.assertEqual(heavy, [], "a cache hit loaded %s" % heavy)
+                self.assertEqual(heavy, [], "%s loaded %s" % (what, heavy))
         self.assertEqual(token_requests(srv), before)
 
-    def test_miss_loads_them(self):
+    def assert_miss_loads_them(self, config, what):
         for name, args, stdin, extra, extract in self.faces():
-            with self.subTest(face=name):
-                env = clean_env(ZITADEL_CONFIG=self.config)
+            with self.subTest(credential=what, face=name):
+                env = clean_env(ZITADEL_CONFIG=config)
                 r, objs = self.run_face(name, args, stdin, extra, env)
                 self.assertEqual(r.returncode, 0, r.stderr)
                 self.assertTrue(extract(r.stdout))
@@ -113,6 +132,31 @@ class HitPathTest(unittest.TestCase):
                          for m in [HEAVY.search(o)] if m}
                 self.assertTrue({"curl", "jwt"} <= found, objs)
                 self.assertTrue(found & {"crypto", "ssl"}, objs)
+
+    def test_hit_loads_no_network_or_crypto_library(self):
+        r = helper(["token"], self.env)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assert_light(self.env, r.stdout.strip(), "a key's cache hit")
+
+    def test_miss_loads_them(self):
+        self.assert_miss_loads_them(self.config, "key")
+
+    def test_client_secret_hit_loads_none_either(self):
+        # The hit must look under the identity the library stored with
+        # (grant client_credentials, subject client id, key id ""), or
+        # every call would be a miss and load libcurl.
+        env = clean_env(ZITADEL_CONFIG=self.secret_config)
+        r = helper(["token"], env)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assert_light(env, r.stdout.strip(), "a client secret's hit")
+
+    def test_client_secret_miss_loads_them(self):
+        self.assert_miss_loads_them(self.secret_config, "client secret")
+
+    def test_pat_never_loads_them(self):
+        # A PAT is never exchanged: even a cold start stays light.
+        env = clean_env(ZITADEL_CONFIG=self.pat_config)
+        self.assert_light(env, machine["pat"], "a PAT")
 
     def test_miss_without_a_loadable_library_is_one_clear_line(self):
         env = dict(self.env, ZITADEL_LIBZITADEL="/nonexistent/libzitadel.so.0",
