@@ -171,10 +171,14 @@ int main(int argc, char **argv)
 					argv[3 + i]);
 				return 2;
 			}
-			if (round == 0)
+			if (round == 0) {
 				first[i] = last[i];
-			else if (last[i] != first[i])
-				stable = 0;
+			} else if (last[i] != first[i]) {
+				/* Name the odd rounds: a failure must say what. */
+				if (stable-- > -4)
+					printf("round %ld %s %s\n", round,
+					       argv[3 + i], code_name(last[i]));
+			}
 			if (count == 1)
 				printf("%s %s\n", argv[3 + i],
 				       code_name(last[i]));
@@ -189,7 +193,8 @@ int main(int argc, char **argv)
 	if (count > 1) {
 		for (i = 0; i < nops; i++)
 			printf("%s %s\n", argv[3 + i], code_name(last[i]));
-		printf("stable %d\nfds %d %d\n", stable, fds_first, fd_count());
+		printf("stable %d\nfds %d %d\n", stable == 1, fds_first,
+		       fd_count());
 	}
 	free(reply);
 	return 0;
