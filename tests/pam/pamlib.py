@@ -95,9 +95,12 @@ class Pam:
 
     def env(self, reply=None, conv=None, extra=None):
         env = dict(os.environ)
+        # pam_wrapper dlopens libpam with RTLD_DEEPBIND, which ASan refuses;
+        # Debian's pam_wrapper 1.1.4 turns that off under this variable's name.
         env.update(LD_PRELOAD=WRAPPER, PAM_WRAPPER="1",
                    PAM_WRAPPER_SERVICE_DIR=self.services,
-                   PAM_WRAPPER_DEBUGLEVEL="2")
+                   PAM_WRAPPER_DEBUGLEVEL="2",
+                   UID_WRAPPER_DISABLE_DEEPBIND="1")
         env.pop("PAMDRIVER_REPLY_FILE", None)
         env.pop("PAMDRIVER_CONV", None)
         if reply is not None:
