@@ -31,8 +31,9 @@ int main(int argc, char **argv)
 	char *jwt = NULL;
 
 	if (argc - (print ? 2 : 1) < 2) {
-		fprintf(stderr, "usage: zt-sign-bench [--print] KEYFILE AUDIENCE "
-				"[SECONDS]\n");
+		fprintf(stderr,
+			"usage: zt-sign-bench [--print] KEYFILE AUDIENCE "
+			"[SECONDS]\n");
 		return 2;
 	}
 	if (zitadel_keyfile_load(args[0], &key, &err) != ZITADEL_OK) {

@@ -11,36 +11,36 @@
 #include "internal.h"
 
 static const char *const status_names[] = {
-	[ZITADEL_OK] = "success",
-	[ZITADEL_ERR_INVALID_ARGUMENT] = "invalid argument",
-	[ZITADEL_ERR_NOMEM] = "out of memory",
-	[ZITADEL_ERR_IO] = "input/output error",
-	[ZITADEL_ERR_KEYFILE] = "invalid key file",
-	[ZITADEL_ERR_KEYFILE_PERMISSIONS] = "unsafe key file permissions",
-	[ZITADEL_ERR_CONFIG] = "invalid configuration",
-	[ZITADEL_ERR_CRYPTO] = "cryptographic failure",
-	[ZITADEL_ERR_DNS] = "host name not resolved",
-	[ZITADEL_ERR_CONNECT] = "connection failed",
-	[ZITADEL_ERR_TLS] = "TLS failure",
-	[ZITADEL_ERR_TIMEOUT] = "timed out",
-	[ZITADEL_ERR_TOO_LARGE] = "input too large",
-	[ZITADEL_ERR_PROTOCOL] = "malformed server response",
-	[ZITADEL_ERR_HTTP] = "HTTP failure",
-	[ZITADEL_ERR_INVALID_REQUEST] = "request rejected as invalid",
-	[ZITADEL_ERR_FAILED_PRECONDITION] = "failed precondition",
-	[ZITADEL_ERR_UNAUTHENTICATED] = "unauthenticated",
-	[ZITADEL_ERR_PERMISSION_DENIED] = "permission denied",
-	[ZITADEL_ERR_NOT_FOUND] = "not found",
-	[ZITADEL_ERR_ALREADY_EXISTS] = "already exists",
-	[ZITADEL_ERR_RATE_LIMITED] = "rate limited",
-	[ZITADEL_ERR_SERVER] = "server error",
-	[ZITADEL_ERR_ASSERTION_REJECTED] = "assertion rejected",
-	[ZITADEL_ERR_OAUTH] = "OAuth error",
-	[ZITADEL_ERR_CACHE_UNSAFE] = "unsafe token cache",
-	[ZITADEL_ERR_LOCK_TIMEOUT] = "timed out waiting for the cache lock",
-	[ZITADEL_ERR_NOT_CONFIGURED] = "not configured",
-	[ZITADEL_ERR_UNSUPPORTED] = "not supported",
-	[ZITADEL_ERR_INTERNAL] = "internal error",
+    [ZITADEL_OK] = "success",
+    [ZITADEL_ERR_INVALID_ARGUMENT] = "invalid argument",
+    [ZITADEL_ERR_NOMEM] = "out of memory",
+    [ZITADEL_ERR_IO] = "input/output error",
+    [ZITADEL_ERR_KEYFILE] = "invalid key file",
+    [ZITADEL_ERR_KEYFILE_PERMISSIONS] = "unsafe key file permissions",
+    [ZITADEL_ERR_CONFIG] = "invalid configuration",
+    [ZITADEL_ERR_CRYPTO] = "cryptographic failure",
+    [ZITADEL_ERR_DNS] = "host name not resolved",
+    [ZITADEL_ERR_CONNECT] = "connection failed",
+    [ZITADEL_ERR_TLS] = "TLS failure",
+    [ZITADEL_ERR_TIMEOUT] = "timed out",
+    [ZITADEL_ERR_TOO_LARGE] = "input too large",
+    [ZITADEL_ERR_PROTOCOL] = "malformed server response",
+    [ZITADEL_ERR_HTTP] = "HTTP failure",
+    [ZITADEL_ERR_INVALID_REQUEST] = "request rejected as invalid",
+    [ZITADEL_ERR_FAILED_PRECONDITION] = "failed precondition",
+    [ZITADEL_ERR_UNAUTHENTICATED] = "unauthenticated",
+    [ZITADEL_ERR_PERMISSION_DENIED] = "permission denied",
+    [ZITADEL_ERR_NOT_FOUND] = "not found",
+    [ZITADEL_ERR_ALREADY_EXISTS] = "already exists",
+    [ZITADEL_ERR_RATE_LIMITED] = "rate limited",
+    [ZITADEL_ERR_SERVER] = "server error",
+    [ZITADEL_ERR_ASSERTION_REJECTED] = "assertion rejected",
+    [ZITADEL_ERR_OAUTH] = "OAuth error",
+    [ZITADEL_ERR_CACHE_UNSAFE] = "unsafe token cache",
+    [ZITADEL_ERR_LOCK_TIMEOUT] = "timed out waiting for the cache lock",
+    [ZITADEL_ERR_NOT_CONFIGURED] = "not configured",
+    [ZITADEL_ERR_UNSUPPORTED] = "not supported",
+    [ZITADEL_ERR_INTERNAL] = "internal error",
 };
 
 const char *zitadel_strerror(zitadel_status status)
@@ -92,8 +92,8 @@ static void record(zitadel_error *err, zitadel_status st, long http_status,
 	flatten(err->message);
 }
 
-zitadel_status zt_error(zitadel_error *err, zitadel_status st,
-			const char *fmt, ...)
+zitadel_status zt_error(zitadel_error *err, zitadel_status st, const char *fmt,
+			...)
 {
 	va_list ap;
 

@@ -18,11 +18,11 @@
 #define ZT_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
 
 /* Named bounds for outside input. */
-#define ZT_CONFIG_MAX (256 * 1024)	  /* config file bytes */
-#define ZT_CACHE_ENTRY_MAX (64 * 1024)	  /* one cache entry file */
-#define ZT_TOKEN_MAX (16 * 1024)	  /* access token, PAT length */
-#define ZT_HTTP_BODY_MAX (4 * 1024 * 1024) /* response body bytes */
-#define ZT_LOG_CLIP 200			  /* outside strings in messages */
+#define ZT_CONFIG_MAX      (256 * 1024)      /* config file bytes */
+#define ZT_CACHE_ENTRY_MAX (64 * 1024)       /* one cache entry file */
+#define ZT_TOKEN_MAX       (16 * 1024)       /* access token, PAT length */
+#define ZT_HTTP_BODY_MAX   (4 * 1024 * 1024) /* response body bytes */
+#define ZT_LOG_CLIP        200               /* outside strings in messages */
 
 /* ---- error.c ---------------------------------------------------------- */
 
@@ -30,8 +30,8 @@
  * Record a failure in err (when err is not NULL and holds no earlier
  * failure) and return st, so callers can write "return zt_error(...)".
  */
-zitadel_status zt_error(zitadel_error *err, zitadel_status st,
-			const char *fmt, ...) ZT_PRINTF(3, 4);
+zitadel_status zt_error(zitadel_error *err, zitadel_status st, const char *fmt,
+			...) ZT_PRINTF(3, 4);
 /* The same with what the server said. id may be NULL. */
 zitadel_status zt_error_http(zitadel_error *err, zitadel_status st,
 			     long http_status, int grpc_code, const char *id,
@@ -91,8 +91,7 @@ void zt_time_format(time_t t, char *buf, size_t size);
 /* 64-bit FNV-1a over a byte string, chained through h (start with
  * ZT_FNV_INIT). Not cryptographic: cache file names only. */
 #define ZT_FNV_INIT 0xcbf29ce484222325ULL
-unsigned long long zt_fnv1a(unsigned long long h, const void *data,
-			    size_t len);
+unsigned long long zt_fnv1a(unsigned long long h, const void *data, size_t len);
 
 /* ---- keyfile.c -------------------------------------------------------- */
 
@@ -155,8 +154,7 @@ zitadel_status zt_cache_erase(const char *dir, const zt_cache_id *id,
 
 /* Test hook: the files zitadel_config_load(NULL) reads instead of
  * /etc/zitadel/client.conf and the user's; NULL restores a default. */
-void zt_config_set_search_paths(const char *system_path,
-				const char *user_path);
+void zt_config_set_search_paths(const char *system_path, const char *user_path);
 /* Walk every profile in the order first seen (later files keep a profile's
  * place). Borrowed, valid until zitadel_config_free; NULL past the end. */
 size_t zt_config_profile_count(const zitadel_config *cfg);
@@ -191,7 +189,7 @@ struct zitadel_ctx {
 	char *token_endpoint;
 	char *introspection_endpoint;
 
-	void *curl;	    /* CURL easy handle, reused for keep-alive */
+	void *curl;               /* CURL easy handle, reused for keep-alive */
 	struct timespec deadline; /* end of the current public call */
 };
 
@@ -217,12 +215,12 @@ typedef struct zt_http_request {
 	const char *method; /* "GET", "POST", "PUT", "DELETE" */
 	const char *url;
 	const char *content_type; /* NULL when there is no body */
-	const char *body;	  /* may hold secrets; not logged */
+	const char *body;         /* may hold secrets; not logged */
 	size_t body_len;
-	const char *bearer;	  /* Authorization: Bearer */
-	const char *basic_user;	  /* Authorization: Basic, form-encoded */
+	const char *bearer;     /* Authorization: Bearer */
+	const char *basic_user; /* Authorization: Basic, form-encoded */
 	const char *basic_password;
-	int send_org;		  /* add x-zitadel-orgid from the context */
+	int send_org; /* add x-zitadel-orgid from the context */
 } zt_http_request;
 
 typedef struct zt_http_response {
@@ -281,9 +279,10 @@ zitadel_status zt_discover(zitadel_ctx *ctx, zitadel_error *err);
 zitadel_status zt_token_fetch_jwt(zitadel_ctx *ctx, const zitadel_keyfile *key,
 				  const char *scope, zitadel_token **out,
 				  zitadel_error *err);
-zitadel_status zt_token_fetch_client_credentials(
-    zitadel_ctx *ctx, const char *client_id, const char *client_secret,
-    const char *scope, zitadel_token **out, zitadel_error *err);
+zitadel_status
+zt_token_fetch_client_credentials(zitadel_ctx *ctx, const char *client_id,
+				  const char *client_secret, const char *scope,
+				  zitadel_token **out, zitadel_error *err);
 /* Parse a token endpoint body; now stamps obtained_at. */
 zitadel_status zt_token_parse(const char *body, size_t len, time_t now,
 			      zitadel_token **out, zitadel_error *err);

@@ -170,15 +170,16 @@ static zitadel_status check_opened(int fd, const char *name, size_t max,
 		return zt_error(err, ZITADEL_ERR_IO, "cannot stat %s: %s", name,
 				strerror(errno));
 	if (!S_ISREG(st->st_mode))
-		return zt_error(err, secret ? ZITADEL_ERR_KEYFILE_PERMISSIONS
-					    : ZITADEL_ERR_IO,
+		return zt_error(err,
+				secret ? ZITADEL_ERR_KEYFILE_PERMISSIONS
+				       : ZITADEL_ERR_IO,
 				"%s is not a regular file", name);
 	if (st->st_uid != geteuid() && st->st_uid != 0)
-		return zt_error(err, secret ? ZITADEL_ERR_KEYFILE_PERMISSIONS
-					    : ZITADEL_ERR_IO,
-				"%s is owned by uid %lu, not by uid %lu or root",
-				name, (unsigned long)st->st_uid,
-				(unsigned long)geteuid());
+		return zt_error(
+		    err,
+		    secret ? ZITADEL_ERR_KEYFILE_PERMISSIONS : ZITADEL_ERR_IO,
+		    "%s is owned by uid %lu, not by uid %lu or root", name,
+		    (unsigned long)st->st_uid, (unsigned long)geteuid());
 	if (secret && (st->st_mode & 077) != 0)
 		return zt_error(err, ZITADEL_ERR_KEYFILE_PERMISSIONS,
 				"%s holds a secret but has mode %04o; it must "
@@ -253,8 +254,7 @@ out:
 }
 
 zitadel_status zt_read_file_checked(const char *path, size_t max, int secret,
-				    char **out, size_t *len,
-				    zitadel_error *err)
+				    char **out, size_t *len, zitadel_error *err)
 {
 	zitadel_status rc;
 	int fd;
@@ -275,8 +275,8 @@ zitadel_status zt_read_file_checked(const char *path, size_t max, int secret,
 					"%s is a symbolic link, which is not "
 					"followed for files holding secrets",
 					path);
-		return zt_error(err, ZITADEL_ERR_IO, "cannot open %s: %s",
-				path, strerror(errno));
+		return zt_error(err, ZITADEL_ERR_IO, "cannot open %s: %s", path,
+				strerror(errno));
 	}
 	rc = zt_read_fd_checked(fd, path, max, secret, out, len, err);
 	close(fd);
@@ -409,8 +409,7 @@ void zt_time_format(time_t t, char *buf, size_t size)
 		buf[0] = '\0';
 }
 
-unsigned long long zt_fnv1a(unsigned long long h, const void *data,
-			    size_t len)
+unsigned long long zt_fnv1a(unsigned long long h, const void *data, size_t len)
 {
 	const unsigned char *p = data;
 

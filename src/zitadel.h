@@ -29,7 +29,8 @@ extern "C" {
 #define ZITADEL_VERSION_STRING "0.1.0"
 
 /* Scope used when a caller gives none: enough for Zitadel's own APIs. */
-#define ZITADEL_DEFAULT_SCOPE "openid urn:zitadel:iam:org:project:id:zitadel:aud"
+#define ZITADEL_DEFAULT_SCOPE                                                  \
+	"openid urn:zitadel:iam:org:project:id:zitadel:aud"
 
 /*
  * Status codes. 0 is success; numbers are never reused or renumbered.
@@ -38,38 +39,38 @@ typedef enum zitadel_status {
 	ZITADEL_OK = 0,
 	ZITADEL_ERR_INVALID_ARGUMENT = 1, /* the caller passed bad input */
 	ZITADEL_ERR_NOMEM = 2,
-	ZITADEL_ERR_IO = 3,		  /* a local file or system call */
-	ZITADEL_ERR_KEYFILE = 4,	  /* key file malformed */
+	ZITADEL_ERR_IO = 3,                  /* a local file or system call */
+	ZITADEL_ERR_KEYFILE = 4,             /* key file malformed */
 	ZITADEL_ERR_KEYFILE_PERMISSIONS = 5, /* key file readable by others */
-	ZITADEL_ERR_CONFIG = 6,		  /* config file or option invalid */
-	ZITADEL_ERR_CRYPTO = 7,		  /* key parsing, signing, random */
+	ZITADEL_ERR_CONFIG = 6,              /* config file or option invalid */
+	ZITADEL_ERR_CRYPTO = 7,              /* key parsing, signing, random */
 	ZITADEL_ERR_DNS = 8,
 	ZITADEL_ERR_CONNECT = 9,
 	ZITADEL_ERR_TLS = 10,
 	ZITADEL_ERR_TIMEOUT = 11,
-	ZITADEL_ERR_TOO_LARGE = 12,	  /* input or response over its bound */
-	ZITADEL_ERR_PROTOCOL = 13,	  /* malformed or unexpected response */
-	ZITADEL_ERR_HTTP = 14,		  /* HTTP failure with no better class */
+	ZITADEL_ERR_TOO_LARGE = 12, /* input or response over its bound */
+	ZITADEL_ERR_PROTOCOL = 13,  /* malformed or unexpected response */
+	ZITADEL_ERR_HTTP = 14,      /* HTTP failure with no better class */
 	ZITADEL_ERR_INVALID_REQUEST = 15, /* server: invalid argument (400) */
 	ZITADEL_ERR_FAILED_PRECONDITION = 16, /* server: wrong state (400) */
 	ZITADEL_ERR_UNAUTHENTICATED = 17,     /* 401 */
 	ZITADEL_ERR_PERMISSION_DENIED = 18,   /* 403 */
-	ZITADEL_ERR_NOT_FOUND = 19,	      /* 404 */
+	ZITADEL_ERR_NOT_FOUND = 19,           /* 404 */
 	ZITADEL_ERR_ALREADY_EXISTS = 20,      /* 409 */
-	ZITADEL_ERR_RATE_LIMITED = 21,	      /* 429 */
-	ZITADEL_ERR_SERVER = 22,	      /* 5xx */
-	ZITADEL_ERR_ASSERTION_REJECTED = 23, /* token endpoint refused the
+	ZITADEL_ERR_RATE_LIMITED = 21,        /* 429 */
+	ZITADEL_ERR_SERVER = 22,              /* 5xx */
+	ZITADEL_ERR_ASSERTION_REJECTED = 23,  /* token endpoint refused the
 						assertion (500 server_error) */
 	ZITADEL_ERR_OAUTH = 24, /* other OAuth error (invalid_client, ...) */
-	ZITADEL_ERR_CACHE_UNSAFE = 25, /* cache dir/file owner, mode, link */
-	ZITADEL_ERR_LOCK_TIMEOUT = 26, /* waited too long for a cache lock */
+	ZITADEL_ERR_CACHE_UNSAFE = 25,   /* cache dir/file owner, mode, link */
+	ZITADEL_ERR_LOCK_TIMEOUT = 26,   /* waited too long for a cache lock */
 	ZITADEL_ERR_NOT_CONFIGURED = 27, /* no profile serves this target */
 	ZITADEL_ERR_UNSUPPORTED = 28,
 	ZITADEL_ERR_INTERNAL = 29,
 } zitadel_status;
 
 #define ZITADEL_ERROR_MESSAGE_MAX 512
-#define ZITADEL_ERROR_ID_MAX 64
+#define ZITADEL_ERROR_ID_MAX      64
 
 /*
  * Details of a failure. message is one line that never holds a secret.
@@ -80,12 +81,15 @@ typedef enum zitadel_status {
 typedef struct zitadel_error {
 	zitadel_status status;
 	long http_status; /* 0 when no HTTP response was read */
-	int grpc_code;	  /* -1 when the body carried none */
+	int grpc_code;    /* -1 when the body carried none */
 	char error_id[ZITADEL_ERROR_ID_MAX];
 	char message[ZITADEL_ERROR_MESSAGE_MAX];
 } zitadel_error;
 
-#define ZITADEL_ERROR_INIT {ZITADEL_OK, 0, -1, "", ""}
+#define ZITADEL_ERROR_INIT                                                     \
+	{                                                                      \
+		ZITADEL_OK, 0, -1, "", ""                                      \
+	}
 
 void zitadel_error_clear(zitadel_error *err);
 
@@ -173,8 +177,7 @@ zitadel_status zitadel_ctx_set_ca_file(zitadel_ctx *ctx, const char *path,
 				       zitadel_error *err);
 /* Milliseconds; 0 keeps the default (connect 10 s, whole call 30 s). The
  * total bounds a whole library call, retries included. */
-void zitadel_ctx_set_timeouts(zitadel_ctx *ctx, long connect_ms,
-			      long total_ms);
+void zitadel_ctx_set_timeouts(zitadel_ctx *ctx, long connect_ms, long total_ms);
 /* Attempts per request for connection failures, 429 and 5xx (default 3). */
 void zitadel_ctx_set_max_attempts(zitadel_ctx *ctx, unsigned attempts);
 /* Organisation for management calls (x-zitadel-orgid); NULL clears it. */
@@ -189,8 +192,7 @@ void zitadel_ctx_set_log(zitadel_ctx *ctx, zitadel_log_fn fn, void *userdata,
  * are copied (and wiped on free). A key or client secret is exchanged for a
  * token with scope ZITADEL_DEFAULT_SCOPE; a PAT is sent as it is.
  */
-zitadel_status zitadel_ctx_set_key(zitadel_ctx *ctx,
-				   const zitadel_keyfile *key,
+zitadel_status zitadel_ctx_set_key(zitadel_ctx *ctx, const zitadel_keyfile *key,
 				   zitadel_error *err);
 zitadel_status zitadel_ctx_set_pat(zitadel_ctx *ctx, const char *pat,
 				   zitadel_error *err);
@@ -221,7 +223,7 @@ typedef struct zitadel_token {
 } zitadel_token;
 
 #define ZITADEL_TOKEN_NO_CACHE 0x1u /* neither read nor write the cache */
-#define ZITADEL_TOKEN_REFRESH 0x2u  /* skip reading, write the new token */
+#define ZITADEL_TOKEN_REFRESH  0x2u /* skip reading, write the new token */
 
 /*
  * An access token for a serviceaccount key through the jwt-bearer grant
@@ -235,8 +237,7 @@ zitadel_status zitadel_token_get(zitadel_ctx *ctx, const zitadel_keyfile *key,
 /* The same through the client_credentials grant. */
 zitadel_status zitadel_token_get_client_credentials(
     zitadel_ctx *ctx, const char *client_id, const char *client_secret,
-    const char *scope, unsigned flags, zitadel_token **out,
-    zitadel_error *err);
+    const char *scope, unsigned flags, zitadel_token **out, zitadel_error *err);
 /* Drop the cached token for (issuer, key, scope); no entry is not an error. */
 zitadel_status zitadel_token_cache_erase(zitadel_ctx *ctx,
 					 const zitadel_keyfile *key,
@@ -310,8 +311,8 @@ void zitadel_details_free(zitadel_details *details);
 
 /* 1. AddMachineUser: POST /users/machine */
 typedef struct zitadel_machine_user_new {
-	const char *user_name;	 /* required, 1-200 */
-	const char *name;	 /* required, 1-200 */
+	const char *user_name;   /* required, 1-200 */
+	const char *name;        /* required, 1-200 */
 	const char *description; /* optional, up to 500 */
 	zitadel_access_token_type access_token_type;
 	const char *user_id; /* optional, caller-chosen id */
@@ -337,14 +338,14 @@ typedef struct zitadel_machine_user_change {
 	zitadel_access_token_type access_token_type;
 } zitadel_machine_user_change;
 
-zitadel_status zitadel_machine_user_update(
-    zitadel_ctx *ctx, const char *user_id,
-    const zitadel_machine_user_change *req, zitadel_details **out,
-    zitadel_error *err);
+zitadel_status
+zitadel_machine_user_update(zitadel_ctx *ctx, const char *user_id,
+			    const zitadel_machine_user_change *req,
+			    zitadel_details **out, zitadel_error *err);
 
 /* Machine keys */
 typedef struct zitadel_machine_key_new {
-	time_t expiration;	    /* 0: none (the server stores 9999-12-31) */
+	time_t expiration;          /* 0: none (the server stores 9999-12-31) */
 	const char *public_key_pem; /* optional PKIX PEM; then no private key
 				       is made or returned */
 } zitadel_machine_key_new;
@@ -390,8 +391,7 @@ zitadel_status zitadel_machine_key_list(zitadel_ctx *ctx, const char *user_id,
 					zitadel_error *err);
 void zitadel_machine_keys_free(zitadel_machine_keys *list);
 /* 6. RemoveMachineKey: DELETE /users/{userId}/keys/{keyId}; out may be NULL */
-zitadel_status zitadel_machine_key_remove(zitadel_ctx *ctx,
-					  const char *user_id,
+zitadel_status zitadel_machine_key_remove(zitadel_ctx *ctx, const char *user_id,
 					  const char *key_id,
 					  zitadel_details **out,
 					  zitadel_error *err);
@@ -468,8 +468,7 @@ zitadel_status zitadel_machine_secret_remove(zitadel_ctx *ctx,
  * no file is left. path must not exist unless overwrite is set. key_id_out,
  * when not NULL, receives the new key id (free with free()).
  */
-zitadel_status zitadel_machine_key_enroll(zitadel_ctx *ctx,
-					  const char *user_id,
+zitadel_status zitadel_machine_key_enroll(zitadel_ctx *ctx, const char *user_id,
 					  time_t expiration, const char *path,
 					  int overwrite, char **key_id_out,
 					  zitadel_error *err);
@@ -483,19 +482,19 @@ typedef struct zitadel_config zitadel_config;
 typedef struct zitadel_profile {
 	const char *name;
 	const char *issuer;
-	const char *key_file;		/* serviceaccount key */
-	const char *key_credential;	/* systemd credential name */
+	const char *key_file;       /* serviceaccount key */
+	const char *key_credential; /* systemd credential name */
 	const char *pat_file;
 	const char *client_id;
 	const char *client_secret_file;
-	const char *scope;		/* NULL: ZITADEL_DEFAULT_SCOPE */
+	const char *scope; /* NULL: ZITADEL_DEFAULT_SCOPE */
 	const char *org;
 	const char *ca_file;
-	const char *username;		/* presented to git and docker */
-	long connect_timeout_ms;	/* 0: default */
-	long timeout_ms;		/* 0: default */
-	int git_bearer;			/* offer authtype=Bearer to git */
-	const char *const *git_hosts;	/* NULL-terminated lists */
+	const char *username;         /* presented to git and docker */
+	long connect_timeout_ms;      /* 0: default */
+	long timeout_ms;              /* 0: default */
+	int git_bearer;               /* offer authtype=Bearer to git */
+	const char *const *git_hosts; /* NULL-terminated lists */
 	const char *const *docker_registries;
 	const char *const *kube_clusters;
 } zitadel_profile;
@@ -504,19 +503,19 @@ typedef struct zitadel_profile {
 typedef struct zitadel_pam_config {
 	const char *issuer;
 	const char *ca_file;
-	const char *app_key_file;	  /* introspection: private_key_jwt */
-	const char *client_id;		  /* or client_secret_basic */
+	const char *app_key_file; /* introspection: private_key_jwt */
+	const char *client_id;    /* or client_secret_basic */
 	const char *client_secret_file;
-	const char *admin_key_file;	  /* session PATs */
+	const char *admin_key_file; /* session PATs */
 	const char *admin_pat_file;
 	const char *org;
-	const char *user_claim;		  /* default "username" */
-	const char *map_file;		  /* zitadel user id -> local user */
+	const char *user_claim; /* default "username" */
+	const char *map_file;   /* zitadel user id -> local user */
 	const char *require_role;
 	const char *require_org;
-	const char *token_dir;		  /* default /run/zitadel */
-	long session_lifetime_s;	  /* default 8 h */
-	long timeout_ms;		  /* whole call, default 15 s */
+	const char *token_dir;   /* default /run/zitadel */
+	long session_lifetime_s; /* default 8 h */
+	long timeout_ms;         /* whole call, default 15 s */
 	int required_credential;
 	int debug;
 } zitadel_pam_config;
@@ -543,17 +542,20 @@ void zitadel_config_free(zitadel_config *cfg);
 const zitadel_profile *zitadel_config_profile(const zitadel_config *cfg,
 					      const char *name);
 /* The profile named by [defaults] profile=, else the only one, else NULL. */
-const zitadel_profile *zitadel_config_default_profile(
-    const zitadel_config *cfg);
+const zitadel_profile *
+zitadel_config_default_profile(const zitadel_config *cfg);
 /* host is git's host attribute (host[:port]), matched case-insensitively. */
-const zitadel_profile *zitadel_config_profile_for_git_host(
-    const zitadel_config *cfg, const char *host);
+const zitadel_profile *
+zitadel_config_profile_for_git_host(const zitadel_config *cfg,
+				    const char *host);
 /* registry is a docker server URL or host; scheme and path are ignored. */
-const zitadel_profile *zitadel_config_profile_for_docker_registry(
-    const zitadel_config *cfg, const char *registry);
+const zitadel_profile *
+zitadel_config_profile_for_docker_registry(const zitadel_config *cfg,
+					   const char *registry);
 /* server is the cluster's API server URL, compared exactly. */
-const zitadel_profile *zitadel_config_profile_for_kube_cluster(
-    const zitadel_config *cfg, const char *server);
+const zitadel_profile *
+zitadel_config_profile_for_kube_cluster(const zitadel_config *cfg,
+					const char *server);
 const zitadel_pam_config *zitadel_config_pam(const zitadel_config *cfg);
 /* [defaults] cache_dir and cache_margin (-1 when unset). */
 const char *zitadel_config_cache_dir(const zitadel_config *cfg);
