@@ -2,6 +2,8 @@
  * machine.c: the twelve machine-user calls of Zitadel's Management API v1
  * (users, keys, PATs, secrets), their typed results and the protojson
  * parsing rules they need (64-bit numbers as strings, omitted zero values).
+ * Each call is a row of data (method, path, retry policy, body builder,
+ * answer type) run by one request path; the two lists share one paging loop.
  */
 #include "config.h"
 
@@ -177,6 +179,11 @@ char *zt_base64_encode(const unsigned char *in, size_t len)
 
 /* ---- protojson reading ------------------------------------------------ */
 
+static zitadel_status nomem(const char *what, zitadel_error *err)
+{
+	return zt_error(err, ZITADEL_ERR_NOMEM, "%s: out of memory", what);
+}
+
 /* An optional member: absent and null both read as "not there". */
 static json_t *member(json_t *obj, const char *name)
 {
@@ -257,8 +264,7 @@ static zitadel_status string_field(json_t *obj, const char *name, int required,
 	int r = opt_string(obj, name, out);
 
 	if (r == -2)
-		return zt_error(err, ZITADEL_ERR_NOMEM, "%s: out of memory",
-				what);
+		return nomem(what, err);
 	if (r < 0 || (required && (*out == NULL || **out == '\0'))) {
 		free(*out);
 		*out = NULL;
@@ -288,67 +294,14 @@ static zitadel_status time_field(json_t *obj, const char *name, char **str,
 	return ZITADEL_OK;
 }
 
-static void details_clear(zitadel_details *d)
+/* Member "details" of obj, NULL when absent (then every field is zero). */
+static zitadel_status details_member(json_t *obj, const char *what,
+				     json_t **out, zitadel_error *err)
 {
-	free(d->creation_date);
-	free(d->change_date);
-	free(d->resource_owner);
-	memset(d, 0, sizeof(*d));
-}
-
-void zitadel_details_free(zitadel_details *details)
-{
-	if (details == NULL)
-		return;
-	details_clear(details);
-	free(details);
-}
-
-/* ObjectDetails in member "details" of obj; absent means all zero. */
-static zitadel_status details_parse(json_t *obj, zitadel_details *d,
-				    const char *what, zitadel_error *err)
-{
-	zitadel_status rc;
-	json_t *v = member(obj, "details");
-
-	memset(d, 0, sizeof(*d));
-	if (v == NULL)
-		return ZITADEL_OK;
-	if (!json_is_object(v))
+	*out = member(obj, "details");
+	if (*out != NULL && !json_is_object(*out))
 		return malformed(what, "details", err);
-	if (json_uint64(member(v, "sequence"), &d->sequence) != 0)
-		return malformed(what, "details.sequence", err);
-	rc = time_field(v, "creationDate", &d->creation_date, NULL, what, err);
-	if (rc == ZITADEL_OK)
-		rc = time_field(v, "changeDate", &d->change_date, NULL, what,
-				err);
-	if (rc == ZITADEL_OK)
-		rc = string_field(v, "resourceOwner", 0, &d->resource_owner,
-				  what, err);
-	if (rc != ZITADEL_OK)
-		details_clear(d);
-	return rc;
-}
-
-static zitadel_status list_details_parse(json_t *obj, zitadel_list_details *d,
-					 const char *what, zitadel_error *err)
-{
-	zitadel_status rc;
-	json_t *v = member(obj, "details");
-
-	memset(d, 0, sizeof(*d));
-	if (v == NULL)
-		return ZITADEL_OK;
-	if (!json_is_object(v))
-		return malformed(what, "details", err);
-	if (json_uint64(member(v, "totalResult"), &d->total_result) != 0)
-		return malformed(what, "details.totalResult", err);
-	if (json_uint64(member(v, "processedSequence"),
-			&d->processed_sequence) != 0)
-		return malformed(what, "details.processedSequence", err);
-	rc =
-	    time_field(v, "viewTimestamp", &d->view_timestamp, NULL, what, err);
-	return rc;
+	return ZITADEL_OK;
 }
 
 /* The body as a JSON object. The body may hold a secret; jansson copies
@@ -376,181 +329,128 @@ static zitadel_status body_parse(const char *body, size_t len, const char *what,
 
 /* ---- result types ----------------------------------------------------- */
 
+/*
+ * How to read one result object and release what it holds. fill reads v
+ * (the body, one of its members or a list element) into a zeroed object
+ * and may stop half way; clear frees whatever fill left, in any state.
+ */
+typedef struct obj_type {
+	size_t size;
+	zitadel_status (*fill)(json_t *v, void *obj, const char *what,
+			       zitadel_error *err);
+	void (*clear)(void *obj);
+} obj_type;
+
+static void obj_free(void *obj, void (*clear)(void *))
+{
+	if (obj == NULL)
+		return;
+	clear(obj);
+	free(obj);
+}
+
+/* Parse a body into a new object of type t, read from its member name
+ * (NULL: the body itself). */
+static zitadel_status obj_parse(const char *body, size_t len, const char *what,
+				const obj_type *t, const char *name, void **out,
+				zitadel_error *err)
+{
+	zitadel_status rc;
+	json_t *root = NULL;
+	void *obj = NULL;
+
+	*out = NULL;
+	rc = body_parse(body, len, what, &root, err);
+	if (rc != ZITADEL_OK)
+		goto out;
+	obj = zt_calloc(1, t->size);
+	if (obj == NULL) {
+		rc = nomem(what, err);
+		goto out;
+	}
+	rc = t->fill(name != NULL ? member(root, name) : root, obj, what, err);
+	if (rc != ZITADEL_OK)
+		goto out;
+
+	*out = obj;
+	obj = NULL;
+	rc = ZITADEL_OK;
+out:
+	obj_free(obj, t->clear);
+	json_decref(root);
+	return rc;
+}
+
+/* ObjectDetails in member "details" of v; absent means all zero. */
+static zitadel_status details_fill(json_t *v, void *obj, const char *what,
+				   zitadel_error *err)
+{
+	zitadel_details *d = obj;
+	zitadel_status rc;
+
+	rc = details_member(v, what, &v, err);
+	if (rc != ZITADEL_OK || v == NULL)
+		return rc;
+	if (json_uint64(member(v, "sequence"), &d->sequence) != 0)
+		return malformed(what, "details.sequence", err);
+	rc = time_field(v, "creationDate", &d->creation_date, NULL, what, err);
+	if (rc == ZITADEL_OK)
+		rc = time_field(v, "changeDate", &d->change_date, NULL, what,
+				err);
+	if (rc == ZITADEL_OK)
+		rc = string_field(v, "resourceOwner", 0, &d->resource_owner,
+				  what, err);
+	return rc;
+}
+
+static void details_clear(void *obj)
+{
+	zitadel_details *d = obj;
+
+	free(d->creation_date);
+	free(d->change_date);
+	free(d->resource_owner);
+}
+
+void zitadel_details_free(zitadel_details *details)
+{
+	obj_free(details, details_clear);
+}
+
+static const obj_type details_type = {sizeof(zitadel_details), details_fill,
+				      details_clear};
+
+/* AddMachineUser */
+static zitadel_status user_added_fill(json_t *v, void *obj, const char *what,
+				      zitadel_error *err)
+{
+	zitadel_machine_user_added *a = obj;
+	zitadel_status rc;
+
+	rc = string_field(v, "userId", 1, &a->user_id, what, err);
+	if (rc == ZITADEL_OK)
+		rc = details_fill(v, &a->details, what, err);
+	return rc;
+}
+
+static void user_added_clear(void *obj)
+{
+	zitadel_machine_user_added *a = obj;
+
+	free(a->user_id);
+	details_clear(&a->details);
+}
+
 void zitadel_machine_user_added_free(zitadel_machine_user_added *added)
 {
-	if (added == NULL)
-		return;
-	free(added->user_id);
-	details_clear(&added->details);
-	free(added);
+	obj_free(added, user_added_clear);
 }
 
-void zitadel_machine_key_added_free(zitadel_machine_key_added *added)
-{
-	if (added == NULL)
-		return;
-	free(added->key_id);
-	if (added->key_details != NULL) {
-		zt_wipe(added->key_details, added->key_details_len);
-		free(added->key_details);
-	}
-	details_clear(&added->details);
-	free(added);
-}
+static const obj_type user_added_type = {sizeof(zitadel_machine_user_added),
+					 user_added_fill, user_added_clear};
 
-static void key_clear(zitadel_machine_key *k)
-{
-	free(k->id);
-	details_clear(&k->details);
-	free(k->expiration_date);
-	memset(k, 0, sizeof(*k));
-}
-
-void zitadel_machine_key_free(zitadel_machine_key *key)
-{
-	if (key == NULL)
-		return;
-	key_clear(key);
-	free(key);
-}
-
-void zitadel_machine_keys_free(zitadel_machine_keys *list)
-{
-	size_t i;
-
-	if (list == NULL)
-		return;
-	for (i = 0; i < list->count; i++)
-		key_clear(&list->keys[i]);
-	free(list->keys);
-	free(list->details.view_timestamp);
-	free(list);
-}
-
-void zitadel_pat_added_free(zitadel_pat_added *added)
-{
-	if (added == NULL)
-		return;
-	free(added->token_id);
-	zt_free_secret(added->token);
-	details_clear(&added->details);
-	free(added);
-}
-
-static void pat_clear(zitadel_pat *p)
-{
-	size_t i;
-
-	free(p->id);
-	details_clear(&p->details);
-	free(p->expiration_date);
-	for (i = 0; i < p->scope_count; i++)
-		free(p->scopes[i]);
-	free(p->scopes);
-	memset(p, 0, sizeof(*p));
-}
-
-void zitadel_pat_free(zitadel_pat *pat)
-{
-	if (pat == NULL)
-		return;
-	pat_clear(pat);
-	free(pat);
-}
-
-void zitadel_pats_free(zitadel_pats *list)
-{
-	size_t i;
-
-	if (list == NULL)
-		return;
-	for (i = 0; i < list->count; i++)
-		pat_clear(&list->pats[i]);
-	free(list->pats);
-	free(list->details.view_timestamp);
-	free(list);
-}
-
-void zitadel_machine_secret_free(zitadel_machine_secret *secret)
-{
-	if (secret == NULL)
-		return;
-	free(secret->client_id);
-	zt_free_secret(secret->client_secret);
-	details_clear(&secret->details);
-	free(secret);
-}
-
-/* ---- response parsers (internal.h, tested without HTTP) --------------- */
-
-zitadel_status zt_machine_user_added_parse(const char *body, size_t len,
-					   zitadel_machine_user_added **out,
-					   zitadel_error *err)
-{
-	const char *what = "AddMachineUser";
-	zitadel_machine_user_added *a = NULL;
-	zitadel_status rc;
-	json_t *root = NULL;
-
-	*out = NULL;
-	rc = body_parse(body, len, what, &root, err);
-	if (rc != ZITADEL_OK)
-		goto out;
-	a = zt_calloc(1, sizeof(*a));
-	if (a == NULL) {
-		rc =
-		    zt_error(err, ZITADEL_ERR_NOMEM, "%s: out of memory", what);
-		goto out;
-	}
-	rc = string_field(root, "userId", 1, &a->user_id, what, err);
-	if (rc == ZITADEL_OK)
-		rc = details_parse(root, &a->details, what, err);
-	if (rc != ZITADEL_OK)
-		goto out;
-
-	*out = a;
-	a = NULL;
-	rc = ZITADEL_OK;
-out:
-	zitadel_machine_user_added_free(a);
-	json_decref(root);
-	return rc;
-}
-
-zitadel_status zt_details_response_parse(const char *body, size_t len,
-					 const char *what,
-					 zitadel_details **out,
-					 zitadel_error *err)
-{
-	zitadel_details *d = NULL;
-	zitadel_status rc;
-	json_t *root = NULL;
-
-	*out = NULL;
-	rc = body_parse(body, len, what, &root, err);
-	if (rc != ZITADEL_OK)
-		goto out;
-	d = zt_calloc(1, sizeof(*d));
-	if (d == NULL) {
-		rc =
-		    zt_error(err, ZITADEL_ERR_NOMEM, "%s: out of memory", what);
-		goto out;
-	}
-	rc = details_parse(root, d, what, err);
-	if (rc != ZITADEL_OK)
-		goto out;
-
-	*out = d;
-	d = NULL;
-	rc = ZITADEL_OK;
-out:
-	zitadel_details_free(d);
-	json_decref(root);
-	return rc;
-}
-
-/* keyDetails is the base64 of the key-file JSON, which holds the private
- * key: decode it straight into the result and wipe every copy. */
+/* AddMachineKey. keyDetails is the base64 of the key-file JSON, which holds
+ * the private key: decode it straight into the result and wipe every copy. */
 static zitadel_status key_details_decode(json_t *root,
 					 zitadel_machine_key_added *a,
 					 const char *what, zitadel_error *err)
@@ -568,8 +468,7 @@ static zitadel_status key_details_decode(json_t *root,
 			     &raw_len);
 	wipe_json_string(v);
 	if (r == -2)
-		return zt_error(err, ZITADEL_ERR_NOMEM, "%s: out of memory",
-				what);
+		return nomem(what, err);
 	if (r != 0 || raw_len == 0 || memchr(raw, '\0', raw_len) != NULL) {
 		if (raw != NULL) {
 			zt_wipe(raw, raw_len);
@@ -585,60 +484,58 @@ static zitadel_status key_details_decode(json_t *root,
 	return ZITADEL_OK;
 }
 
-zitadel_status zt_machine_key_added_parse(const char *body, size_t len,
-					  zitadel_machine_key_added **out,
-					  zitadel_error *err)
+static zitadel_status key_added_fill(json_t *v, void *obj, const char *what,
+				     zitadel_error *err)
 {
-	const char *what = "AddMachineKey";
-	zitadel_machine_key_added *a = NULL;
+	zitadel_machine_key_added *a = obj;
 	zitadel_status rc;
-	json_t *root = NULL;
 
-	*out = NULL;
-	rc = body_parse(body, len, what, &root, err);
-	if (rc != ZITADEL_OK)
-		goto out;
-	a = zt_calloc(1, sizeof(*a));
-	if (a == NULL) {
-		rc =
-		    zt_error(err, ZITADEL_ERR_NOMEM, "%s: out of memory", what);
-		goto out;
-	}
-	rc = string_field(root, "keyId", 1, &a->key_id, what, err);
+	rc = string_field(v, "keyId", 1, &a->key_id, what, err);
 	if (rc == ZITADEL_OK)
-		rc = key_details_decode(root, a, what, err);
+		rc = key_details_decode(v, a, what, err);
 	if (rc == ZITADEL_OK)
-		rc = details_parse(root, &a->details, what, err);
-	if (rc != ZITADEL_OK)
-		goto out;
-
-	*out = a;
-	a = NULL;
-	rc = ZITADEL_OK;
-out:
-	zitadel_machine_key_added_free(a);
-	json_decref(root);
+		rc = details_fill(v, &a->details, what, err);
 	return rc;
 }
 
-/* One zitadel.authn.v1.Key object. */
-static zitadel_status key_parse(json_t *v, zitadel_machine_key *k,
-				const char *what, zitadel_error *err)
+static void key_added_clear(void *obj)
 {
+	zitadel_machine_key_added *a = obj;
+
+	free(a->key_id);
+	if (a->key_details != NULL) {
+		zt_wipe(a->key_details, a->key_details_len);
+		free(a->key_details);
+	}
+	details_clear(&a->details);
+}
+
+void zitadel_machine_key_added_free(zitadel_machine_key_added *added)
+{
+	obj_free(added, key_added_clear);
+}
+
+static const obj_type key_added_type = {sizeof(zitadel_machine_key_added),
+					key_added_fill, key_added_clear};
+
+/* One zitadel.authn.v1.Key object. */
+static zitadel_status key_fill(json_t *v, void *obj, const char *what,
+			       zitadel_error *err)
+{
+	zitadel_machine_key *k = obj;
 	zitadel_status rc;
 	json_t *type;
 
-	memset(k, 0, sizeof(*k));
 	if (!json_is_object(v))
 		return malformed(what, "key", err);
 	rc = string_field(v, "id", 1, &k->id, what, err);
 	if (rc == ZITADEL_OK)
-		rc = details_parse(v, &k->details, what, err);
+		rc = details_fill(v, &k->details, what, err);
 	if (rc == ZITADEL_OK)
 		rc = time_field(v, "expirationDate", &k->expiration_date,
 				&k->expiration, what, err);
 	if (rc != ZITADEL_OK)
-		goto out;
+		return rc;
 
 	/* enums come as names; the value 0 is omitted */
 	type = member(v, "type");
@@ -654,139 +551,63 @@ static zitadel_status key_parse(json_t *v, zitadel_machine_key *k,
 		 json_integer_value(type) <= 1)
 		k->type = (int)json_integer_value(type);
 	else
-		rc = malformed(what, "type", err);
-out:
-	if (rc != ZITADEL_OK)
-		key_clear(k);
-	return rc;
-}
-
-zitadel_status zt_machine_key_parse(const char *body, size_t len,
-				    zitadel_machine_key **out,
-				    zitadel_error *err)
-{
-	const char *what = "GetMachineKeyByIDs";
-	zitadel_machine_key *k = NULL;
-	zitadel_status rc;
-	json_t *root = NULL;
-
-	*out = NULL;
-	rc = body_parse(body, len, what, &root, err);
-	if (rc != ZITADEL_OK)
-		goto out;
-	k = zt_calloc(1, sizeof(*k));
-	if (k == NULL) {
-		rc =
-		    zt_error(err, ZITADEL_ERR_NOMEM, "%s: out of memory", what);
-		goto out;
-	}
-	rc = key_parse(member(root, "key"), k, what, err);
-	if (rc != ZITADEL_OK)
-		goto out;
-
-	*out = k;
-	k = NULL;
-	rc = ZITADEL_OK;
-out:
-	zitadel_machine_key_free(k);
-	json_decref(root);
-	return rc;
-}
-
-/* "result" of a list: absent means empty. */
-static zitadel_status result_array(json_t *root, const char *what, json_t **out,
-				   zitadel_error *err)
-{
-	json_t *v = member(root, "result");
-
-	*out = v;
-	if (v != NULL && !json_is_array(v))
-		return malformed(what, "result", err);
+		return malformed(what, "type", err);
 	return ZITADEL_OK;
 }
 
-zitadel_status zt_machine_key_list_parse(const char *body, size_t len,
-					 zitadel_machine_keys **out,
-					 zitadel_error *err)
+static void key_clear(void *obj)
 {
-	const char *what = "ListMachineKeys";
-	zitadel_machine_keys *l = NULL;
-	zitadel_status rc;
-	json_t *root = NULL, *result = NULL;
-	size_t i, n;
+	zitadel_machine_key *k = obj;
 
-	*out = NULL;
-	rc = body_parse(body, len, what, &root, err);
-	if (rc == ZITADEL_OK)
-		rc = result_array(root, what, &result, err);
-	if (rc != ZITADEL_OK)
-		goto out;
-	n = json_array_size(result);
-	l = zt_calloc(1, sizeof(*l));
-	if (l == NULL ||
-	    (n > 0 && (l->keys = zt_calloc(n, sizeof(*l->keys))) == NULL)) {
-		rc =
-		    zt_error(err, ZITADEL_ERR_NOMEM, "%s: out of memory", what);
-		goto out;
-	}
-	rc = list_details_parse(root, &l->details, what, err);
-	for (i = 0; rc == ZITADEL_OK && i < n; i++) {
-		rc = key_parse(json_array_get(result, i), &l->keys[i], what,
-			       err);
-		if (rc == ZITADEL_OK)
-			l->count++;
-	}
-	if (rc != ZITADEL_OK)
-		goto out;
-
-	*out = l;
-	l = NULL;
-	rc = ZITADEL_OK;
-out:
-	zitadel_machine_keys_free(l);
-	json_decref(root);
-	return rc;
+	free(k->id);
+	details_clear(&k->details);
+	free(k->expiration_date);
 }
 
-zitadel_status zt_pat_added_parse(const char *body, size_t len,
-				  zitadel_pat_added **out, zitadel_error *err)
+void zitadel_machine_key_free(zitadel_machine_key *key)
 {
-	const char *what = "AddPersonalAccessToken";
-	zitadel_pat_added *a = NULL;
-	zitadel_status rc;
-	json_t *root = NULL;
+	obj_free(key, key_clear);
+}
 
-	*out = NULL;
-	rc = body_parse(body, len, what, &root, err);
-	if (rc != ZITADEL_OK)
-		goto out;
-	a = zt_calloc(1, sizeof(*a));
-	if (a == NULL) {
-		rc =
-		    zt_error(err, ZITADEL_ERR_NOMEM, "%s: out of memory", what);
-		goto out;
-	}
-	rc = string_field(root, "tokenId", 1, &a->token_id, what, err);
+static const obj_type key_type = {sizeof(zitadel_machine_key), key_fill,
+				  key_clear};
+
+/* AddPersonalAccessToken */
+static zitadel_status pat_added_fill(json_t *v, void *obj, const char *what,
+				     zitadel_error *err)
+{
+	zitadel_pat_added *a = obj;
+	zitadel_status rc;
+
+	rc = string_field(v, "tokenId", 1, &a->token_id, what, err);
 	if (rc == ZITADEL_OK)
-		rc = string_field(root, "token", 1, &a->token, what, err);
-	wipe_json_string(member(root, "token"));
+		rc = string_field(v, "token", 1, &a->token, what, err);
+	wipe_json_string(member(v, "token"));
 	if (rc == ZITADEL_OK && strlen(a->token) > ZT_TOKEN_MAX)
 		rc = zt_error(err, ZITADEL_ERR_TOO_LARGE,
 			      "%s: token longer than %d bytes", what,
 			      ZT_TOKEN_MAX);
 	if (rc == ZITADEL_OK)
-		rc = details_parse(root, &a->details, what, err);
-	if (rc != ZITADEL_OK)
-		goto out;
-
-	*out = a;
-	a = NULL;
-	rc = ZITADEL_OK;
-out:
-	zitadel_pat_added_free(a);
-	json_decref(root);
+		rc = details_fill(v, &a->details, what, err);
 	return rc;
 }
+
+static void pat_added_clear(void *obj)
+{
+	zitadel_pat_added *a = obj;
+
+	free(a->token_id);
+	zt_free_secret(a->token);
+	details_clear(&a->details);
+}
+
+void zitadel_pat_added_free(zitadel_pat_added *added)
+{
+	obj_free(added, pat_added_clear);
+}
+
+static const obj_type pat_added_type = {sizeof(zitadel_pat_added),
+					pat_added_fill, pat_added_clear};
 
 static zitadel_status scopes_parse(json_t *v, zitadel_pat *p, const char *what,
 				   zitadel_error *err)
@@ -803,8 +624,7 @@ static zitadel_status scopes_parse(json_t *v, zitadel_pat *p, const char *what,
 		return ZITADEL_OK;
 	p->scopes = zt_calloc(n, sizeof(*p->scopes));
 	if (p->scopes == NULL)
-		return zt_error(err, ZITADEL_ERR_NOMEM, "%s: out of memory",
-				what);
+		return nomem(what, err);
 	for (i = 0; i < n; i++) {
 		json_t *s = json_array_get(v, i);
 
@@ -812,105 +632,673 @@ static zitadel_status scopes_parse(json_t *v, zitadel_pat *p, const char *what,
 			return malformed(what, "scopes", err);
 		p->scopes[i] = zt_strdup(json_string_value(s));
 		if (p->scopes[i] == NULL)
-			return zt_error(err, ZITADEL_ERR_NOMEM,
-					"%s: out of memory", what);
+			return nomem(what, err);
 		p->scope_count++;
 	}
 	return ZITADEL_OK;
 }
 
 /* One zitadel.user.v1.PersonalAccessToken (metadata, no token). */
-static zitadel_status pat_parse(json_t *v, zitadel_pat *p, const char *what,
-				zitadel_error *err)
+static zitadel_status pat_fill(json_t *v, void *obj, const char *what,
+			       zitadel_error *err)
 {
+	zitadel_pat *p = obj;
 	zitadel_status rc;
 
-	memset(p, 0, sizeof(*p));
 	if (!json_is_object(v))
 		return malformed(what, "token", err);
 	rc = string_field(v, "id", 1, &p->id, what, err);
 	if (rc == ZITADEL_OK)
-		rc = details_parse(v, &p->details, what, err);
+		rc = details_fill(v, &p->details, what, err);
 	if (rc == ZITADEL_OK)
 		rc = time_field(v, "expirationDate", &p->expiration_date,
 				&p->expiration, what, err);
 	if (rc == ZITADEL_OK)
 		rc = scopes_parse(v, p, what, err);
+	return rc;
+}
+
+static void pat_clear(void *obj)
+{
+	zitadel_pat *p = obj;
+	size_t i;
+
+	free(p->id);
+	details_clear(&p->details);
+	free(p->expiration_date);
+	for (i = 0; i < p->scope_count; i++)
+		free(p->scopes[i]);
+	free(p->scopes);
+}
+
+void zitadel_pat_free(zitadel_pat *pat)
+{
+	obj_free(pat, pat_clear);
+}
+
+static const obj_type pat_type = {sizeof(zitadel_pat), pat_fill, pat_clear};
+
+/* GenerateMachineSecret */
+static zitadel_status secret_fill(json_t *v, void *obj, const char *what,
+				  zitadel_error *err)
+{
+	zitadel_machine_secret *s = obj;
+	zitadel_status rc;
+
+	rc = string_field(v, "clientId", 1, &s->client_id, what, err);
+	if (rc == ZITADEL_OK)
+		rc = string_field(v, "clientSecret", 1, &s->client_secret, what,
+				  err);
+	wipe_json_string(member(v, "clientSecret"));
+	if (rc == ZITADEL_OK)
+		rc = details_fill(v, &s->details, what, err);
+	return rc;
+}
+
+static void secret_clear(void *obj)
+{
+	zitadel_machine_secret *s = obj;
+
+	free(s->client_id);
+	zt_free_secret(s->client_secret);
+	details_clear(&s->details);
+}
+
+void zitadel_machine_secret_free(zitadel_machine_secret *secret)
+{
+	obj_free(secret, secret_clear);
+}
+
+static const obj_type secret_type = {sizeof(zitadel_machine_secret),
+				     secret_fill, secret_clear};
+
+/* ---- lists ------------------------------------------------------------ */
+
+/*
+ * zitadel_machine_keys and zitadel_pats differ only in their item type.
+ * Both are read and paged in this shape, and handed over into the public
+ * struct at the end.
+ */
+typedef struct list_shape {
+	zitadel_list_details details;
+	void *items; /* count objects of the item type, one after another */
+	size_t count;
+} list_shape;
+
+static void items_free(void *items, size_t count, const obj_type *item)
+{
+	size_t i;
+
+	for (i = 0; i < count; i++)
+		item->clear((char *)items + i * item->size);
+	free(items);
+}
+
+static void shape_clear(list_shape *l, const obj_type *item)
+{
+	items_free(l->items, l->count, item);
+	free(l->details.view_timestamp);
+	memset(l, 0, sizeof(*l));
+}
+
+/* What the two public list frees share. */
+static void list_free(void *list, void *items, size_t count,
+		      zitadel_list_details *details, const obj_type *item)
+{
+	items_free(items, count, item);
+	free(details->view_timestamp);
+	free(list);
+}
+
+void zitadel_machine_keys_free(zitadel_machine_keys *list)
+{
+	if (list != NULL)
+		list_free(list, list->keys, list->count, &list->details,
+			  &key_type);
+}
+
+void zitadel_pats_free(zitadel_pats *list)
+{
+	if (list != NULL)
+		list_free(list, list->pats, list->count, &list->details,
+			  &pat_type);
+}
+
+/* The public structs, from a shape whose contents they take over; NULL
+ * when out of memory (the shape keeps its contents then). */
+static void *keys_wrap(list_shape *l)
+{
+	zitadel_machine_keys *keys = zt_calloc(1, sizeof(*keys));
+
+	if (keys == NULL)
+		return NULL;
+	keys->details = l->details;
+	keys->keys = l->items;
+	keys->count = l->count;
+	return keys;
+}
+
+static void *pats_wrap(list_shape *l)
+{
+	zitadel_pats *pats = zt_calloc(1, sizeof(*pats));
+
+	if (pats == NULL)
+		return NULL;
+	pats->details = l->details;
+	pats->pats = l->items;
+	pats->count = l->count;
+	return pats;
+}
+
+static zitadel_status list_details_fill(json_t *obj, zitadel_list_details *d,
+					const char *what, zitadel_error *err)
+{
+	zitadel_status rc;
+	json_t *v;
+
+	rc = details_member(obj, what, &v, err);
+	if (rc != ZITADEL_OK || v == NULL)
+		return rc;
+	if (json_uint64(member(v, "totalResult"), &d->total_result) != 0)
+		return malformed(what, "details.totalResult", err);
+	if (json_uint64(member(v, "processedSequence"),
+			&d->processed_sequence) != 0)
+		return malformed(what, "details.processedSequence", err);
+	return time_field(v, "viewTimestamp", &d->view_timestamp, NULL, what,
+			  err);
+}
+
+/* One page: ListDetails and "result" (absent means empty), each element
+ * read as an item. On failure l is cleared. */
+static zitadel_status shape_parse(const char *body, size_t len,
+				  const char *what, const obj_type *item,
+				  list_shape *l, zitadel_error *err)
+{
+	zitadel_status rc;
+	json_t *root = NULL, *result = NULL;
+	size_t i, n;
+
+	memset(l, 0, sizeof(*l));
+	rc = body_parse(body, len, what, &root, err);
 	if (rc != ZITADEL_OK)
-		pat_clear(p);
+		goto out;
+	result = member(root, "result");
+	if (result != NULL && !json_is_array(result)) {
+		rc = malformed(what, "result", err);
+		goto out;
+	}
+	n = json_array_size(result);
+	if (n > 0 && (l->items = zt_calloc(n, item->size)) == NULL) {
+		rc = nomem(what, err);
+		goto out;
+	}
+	rc = list_details_fill(root, &l->details, what, err);
+	for (i = 0; rc == ZITADEL_OK && i < n; i++) {
+		/* counted first, so that a failure clears this one too */
+		l->count++;
+		rc = item->fill(json_array_get(result, i),
+				(char *)l->items + i * item->size, what, err);
+	}
+out:
+	if (rc != ZITADEL_OK)
+		shape_clear(l, item);
+	json_decref(root);
+	return rc;
+}
+
+/* ---- request bodies --------------------------------------------------- */
+
+/* Set a string member; returns -1 on allocation failure. */
+static int set_str(json_t *obj, const char *name, const char *value)
+{
+	json_t *v = json_string(value);
+
+	if (v == NULL)
+		return -1;
+	return json_object_set_new(obj, name, v);
+}
+
+static int set_time(json_t *obj, const char *name, time_t t)
+{
+	char buf[40];
+
+	zt_time_format(t, buf, sizeof(buf));
+	return set_str(obj, name, buf);
+}
+
+/* Serialise a request object into *out and release it; bad says that
+ * building it failed already. Any failure is an allocation failure. */
+static zitadel_status body_take(json_t *obj, int bad, const char *what,
+				char **out, zitadel_error *err)
+{
+	char *s = NULL;
+
+	*out = NULL;
+	if (obj != NULL && !bad)
+		s = json_dumps(obj, JSON_COMPACT);
+	json_decref(obj);
+	if (s != NULL) {
+		/* hand over memory that free() releases whatever jansson's
+		 * allocator is */
+		*out = zt_strdup(s);
+		free(s);
+	}
+	return *out != NULL ? ZITADEL_OK : nomem(what, err);
+}
+
+/*
+ * A call's body builder checks the request (whose type the call fixes)
+ * the way the server would, then writes it as JSON.
+ */
+typedef zitadel_status (*body_fn)(const void *req, const char *what, char **out,
+				  zitadel_error *err);
+
+/* The limits on name and description, which AddMachineUser and
+ * UpdateMachine share. */
+static zitadel_status check_machine(const char *what, const char *name,
+				    const char *description, zitadel_error *err)
+{
+	zitadel_status rc;
+
+	rc = check_text(what, "name", name, 1, NAME_MAX_RUNES, err);
+	if (rc == ZITADEL_OK)
+		rc = check_text(what, "description", description, 0,
+				DESCRIPTION_MAX_RUNES, err);
+	return rc;
+}
+
+/* name, description and accessTokenType, as both calls send them; -1 on
+ * allocation failure. */
+static int set_machine(json_t *o, const char *name, const char *description,
+		       zitadel_access_token_type type)
+{
+	if (set_str(o, "name", name) != 0 ||
+	    (description != NULL && description[0] != '\0' &&
+	     set_str(o, "description", description) != 0) ||
+	    set_str(o, "accessTokenType", token_type_name(type)) != 0)
+		return -1;
+	return 0;
+}
+
+static zitadel_status user_add_body(const void *arg, const char *what,
+				    char **out, zitadel_error *err)
+{
+	const zitadel_machine_user_new *req = arg;
+	zitadel_status rc;
+	json_t *o;
+	int bad;
+
+	rc = check_text(what, "user name", req->user_name, 1, NAME_MAX_RUNES,
+			err);
+	if (rc == ZITADEL_OK)
+		rc = check_machine(what, req->name, req->description, err);
+	if (rc == ZITADEL_OK && req->user_id != NULL)
+		rc = check_id(what, "user id", req->user_id, err);
+	if (rc == ZITADEL_OK)
+		rc = check_token_type(what, req->access_token_type, err);
+	if (rc != ZITADEL_OK)
+		return rc;
+
+	o = json_object();
+	bad = o == NULL || set_str(o, "userName", req->user_name) != 0 ||
+	      set_machine(o, req->name, req->description,
+			  req->access_token_type) != 0 ||
+	      (req->user_id != NULL && set_str(o, "userId", req->user_id) != 0);
+	return body_take(o, bad, what, out, err);
+}
+
+static zitadel_status user_update_body(const void *arg, const char *what,
+				       char **out, zitadel_error *err)
+{
+	const zitadel_machine_user_change *req = arg;
+	zitadel_status rc;
+	json_t *o;
+
+	rc = check_machine(what, req->name, req->description, err);
+	if (rc == ZITADEL_OK)
+		rc = check_token_type(what, req->access_token_type, err);
+	if (rc != ZITADEL_OK)
+		return rc;
+
+	/* the server replaces every field, so send them all */
+	o = json_object();
+	return body_take(o,
+			 o == NULL ||
+			     set_machine(o, req->name, req->description,
+					 req->access_token_type) != 0,
+			 what, out, err);
+}
+
+/* req may be NULL: a server-made key without expiry. */
+static zitadel_status key_add_body(const void *arg, const char *what,
+				   char **out, zitadel_error *err)
+{
+	const zitadel_machine_key_new *req = arg;
+	json_t *o;
+	char *b64;
+	int bad;
+
+	if (req != NULL && req->public_key_pem != NULL &&
+	    strstr(req->public_key_pem, "-----BEGIN ") == NULL)
+		return zt_error(err, ZITADEL_ERR_INVALID_ARGUMENT,
+				"%s: public key is not PEM text", what);
+
+	o = json_object();
+	bad = o == NULL || set_str(o, "type", "KEY_TYPE_JSON") != 0;
+	if (!bad && req != NULL && req->expiration != 0)
+		bad = set_time(o, "expirationDate", req->expiration) != 0;
+	if (!bad && req != NULL && req->public_key_pem != NULL) {
+		/* bytes field: the PEM text itself is base64'd */
+		b64 =
+		    zt_base64_encode((const unsigned char *)req->public_key_pem,
+				     strlen(req->public_key_pem));
+		bad = b64 == NULL || set_str(o, "publicKey", b64) != 0;
+		free(b64);
+	}
+	return body_take(o, bad, what, out, err);
+}
+
+/* req is the expiration (time_t), 0 for none. */
+static zitadel_status pat_add_body(const void *arg, const char *what,
+				   char **out, zitadel_error *err)
+{
+	const time_t *expiration = arg;
+	json_t *o = json_object();
+
+	return body_take(o,
+			 o == NULL ||
+			     (*expiration != 0 &&
+			      set_time(o, "expirationDate", *expiration) != 0),
+			 what, out, err);
+}
+
+/* GenerateMachineSecret's request is an empty message; "{}" is what the
+ * gateway expects. */
+static zitadel_status empty_body(const void *arg, const char *what, char **out,
+				 zitadel_error *err)
+{
+	(void)arg;
+	*out = zt_strdup("{}");
+	return *out != NULL ? ZITADEL_OK : nomem(what, err);
+}
+
+/* req is the zitadel_list_query of one page. */
+static zitadel_status search_body(const void *arg, const char *what, char **out,
+				  zitadel_error *err)
+{
+	const zitadel_list_query *q = arg;
+	json_t *o = json_object(), *query = json_object();
+	char off[32];
+	int bad;
+
+	snprintf(off, sizeof(off), "%llu", (unsigned long long)q->offset);
+	/* offset is a uint64, so a string; limit a uint32, so a number */
+	bad = o == NULL || query == NULL ||
+	      set_str(query, "offset", off) != 0 ||
+	      (q->limit != 0 &&
+	       json_object_set_new(query, "limit", json_integer(q->limit)) !=
+		   0) ||
+	      (q->asc && json_object_set_new(query, "asc", json_true()) != 0);
+	if (!bad) {
+		bad = json_object_set_new(o, "query", query) != 0;
+		/* set_new took the reference, even when it failed */
+		query = NULL;
+	}
+	json_decref(query);
+	return body_take(o, bad, what, out, err);
+}
+
+/* ---- the twelve calls ------------------------------------------------- */
+
+enum {
+	CALL_NO_USER = 1u << 0,      /* path is /users/{path} */
+	CALL_NEEDS_REQ = 1u << 1,    /* the request must not be NULL */
+	CALL_OUT_OPTIONAL = 1u << 2, /* out may be NULL (answer: details) */
+};
+
+/*
+ * One Management API call. Its URL is {issuer}/management/v1/users/
+ * {userId}/{path}[/{id}], each id percent-encoded. Reads and searches may
+ * be repeated after any transient failure; writes only when the server
+ * cannot have acted.
+ */
+typedef struct mgmt_call {
+	const char *what; /* the RPC, for messages */
+	const char *method;
+	const char *path;
+	const char *id_name; /* "key id" or "token id": the path ends in it */
+	zt_retry retry;
+	unsigned flags;
+	body_fn body;           /* NULL: no body */
+	const obj_type *answer; /* the answer, or each item of a list */
+	const char *member;     /* the answer is this member of the body */
+	void *(*wrap)(list_shape *l); /* lists: the public struct */
+} mgmt_call;
+
+static const mgmt_call user_add_call = {
+    .what = "AddMachineUser",
+    .method = "POST",
+    .path = "machine",
+    .retry = ZT_RETRY_SAFE,
+    .flags = CALL_NO_USER | CALL_NEEDS_REQ,
+    .body = user_add_body,
+    .answer = &user_added_type,
+};
+
+static const mgmt_call user_update_call = {
+    .what = "UpdateMachine",
+    .method = "PUT",
+    .path = "machine",
+    .retry = ZT_RETRY_SAFE,
+    .flags = CALL_NEEDS_REQ | CALL_OUT_OPTIONAL,
+    .body = user_update_body,
+    .answer = &details_type,
+};
+
+static const mgmt_call key_add_call = {
+    .what = "AddMachineKey",
+    .method = "POST",
+    .path = "keys",
+    .retry = ZT_RETRY_SAFE,
+    .body = key_add_body,
+    .answer = &key_added_type,
+};
+
+static const mgmt_call key_get_call = {
+    .what = "GetMachineKeyByIDs",
+    .method = "GET",
+    .path = "keys",
+    .id_name = "key id",
+    .retry = ZT_RETRY_ALL,
+    .answer = &key_type,
+    .member = "key",
+};
+
+static const mgmt_call key_list_call = {
+    .what = "ListMachineKeys",
+    .method = "POST",
+    .path = "keys/_search",
+    .retry = ZT_RETRY_ALL,
+    .body = search_body,
+    .answer = &key_type,
+    .wrap = keys_wrap,
+};
+
+static const mgmt_call key_remove_call = {
+    .what = "RemoveMachineKey",
+    .method = "DELETE",
+    .path = "keys",
+    .id_name = "key id",
+    .retry = ZT_RETRY_SAFE,
+    .flags = CALL_OUT_OPTIONAL,
+    .answer = &details_type,
+};
+
+static const mgmt_call pat_add_call = {
+    .what = "AddPersonalAccessToken",
+    .method = "POST",
+    .path = "pats",
+    .retry = ZT_RETRY_SAFE,
+    .body = pat_add_body,
+    .answer = &pat_added_type,
+};
+
+static const mgmt_call pat_get_call = {
+    .what = "GetPersonalAccessTokenByIDs",
+    .method = "GET",
+    .path = "pats",
+    .id_name = "token id",
+    .retry = ZT_RETRY_ALL,
+    .answer = &pat_type,
+    .member = "token",
+};
+
+static const mgmt_call pat_list_call = {
+    .what = "ListPersonalAccessTokens",
+    .method = "POST",
+    .path = "pats/_search",
+    .retry = ZT_RETRY_ALL,
+    .body = search_body,
+    .answer = &pat_type,
+    .wrap = pats_wrap,
+};
+
+static const mgmt_call pat_remove_call = {
+    .what = "RemovePersonalAccessToken",
+    .method = "DELETE",
+    .path = "pats",
+    .id_name = "token id",
+    .retry = ZT_RETRY_SAFE,
+    .flags = CALL_OUT_OPTIONAL,
+    .answer = &details_type,
+};
+
+static const mgmt_call secret_generate_call = {
+    .what = "GenerateMachineSecret",
+    .method = "PUT",
+    .path = "secret",
+    .retry = ZT_RETRY_SAFE,
+    .body = empty_body,
+    .answer = &secret_type,
+};
+
+static const mgmt_call secret_remove_call = {
+    .what = "RemoveMachineSecret",
+    .method = "DELETE",
+    .path = "secret",
+    .retry = ZT_RETRY_SAFE,
+    .flags = CALL_OUT_OPTIONAL,
+    .answer = &details_type,
+};
+
+/* ---- response parsers (internal.h, tested without HTTP) --------------- */
+
+zitadel_status zt_details_response_parse(const char *body, size_t len,
+					 const char *what,
+					 zitadel_details **out,
+					 zitadel_error *err)
+{
+	zitadel_status rc;
+	void *got;
+
+	rc = obj_parse(body, len, what, &details_type, NULL, &got, err);
+	*out = got;
+	return rc;
+}
+
+/* The answer of call c, as its public function hands it over. */
+static zitadel_status call_parse(const mgmt_call *c, const char *body,
+				 size_t len, void **out, zitadel_error *err)
+{
+	zitadel_status rc;
+	list_shape l;
+
+	if (c->wrap == NULL)
+		return obj_parse(body, len, c->what, c->answer, c->member, out,
+				 err);
+	*out = NULL;
+	rc = shape_parse(body, len, c->what, c->answer, &l, err);
+	if (rc != ZITADEL_OK)
+		return rc;
+	*out = c->wrap(&l);
+	if (*out == NULL) {
+		shape_clear(&l, c->answer);
+		return nomem(c->what, err);
+	}
+	return ZITADEL_OK;
+}
+
+zitadel_status zt_machine_user_added_parse(const char *body, size_t len,
+					   zitadel_machine_user_added **out,
+					   zitadel_error *err)
+{
+	void *got;
+	zitadel_status rc = call_parse(&user_add_call, body, len, &got, err);
+
+	*out = got;
+	return rc;
+}
+
+zitadel_status zt_machine_key_added_parse(const char *body, size_t len,
+					  zitadel_machine_key_added **out,
+					  zitadel_error *err)
+{
+	void *got;
+	zitadel_status rc = call_parse(&key_add_call, body, len, &got, err);
+
+	*out = got;
+	return rc;
+}
+
+zitadel_status zt_machine_key_parse(const char *body, size_t len,
+				    zitadel_machine_key **out,
+				    zitadel_error *err)
+{
+	void *got;
+	zitadel_status rc = call_parse(&key_get_call, body, len, &got, err);
+
+	*out = got;
+	return rc;
+}
+
+zitadel_status zt_machine_key_list_parse(const char *body, size_t len,
+					 zitadel_machine_keys **out,
+					 zitadel_error *err)
+{
+	void *got;
+	zitadel_status rc = call_parse(&key_list_call, body, len, &got, err);
+
+	*out = got;
+	return rc;
+}
+
+zitadel_status zt_pat_added_parse(const char *body, size_t len,
+				  zitadel_pat_added **out, zitadel_error *err)
+{
+	void *got;
+	zitadel_status rc = call_parse(&pat_add_call, body, len, &got, err);
+
+	*out = got;
 	return rc;
 }
 
 zitadel_status zt_pat_parse(const char *body, size_t len, zitadel_pat **out,
 			    zitadel_error *err)
 {
-	const char *what = "GetPersonalAccessTokenByIDs";
-	zitadel_pat *p = NULL;
-	zitadel_status rc;
-	json_t *root = NULL;
+	void *got;
+	zitadel_status rc = call_parse(&pat_get_call, body, len, &got, err);
 
-	*out = NULL;
-	rc = body_parse(body, len, what, &root, err);
-	if (rc != ZITADEL_OK)
-		goto out;
-	p = zt_calloc(1, sizeof(*p));
-	if (p == NULL) {
-		rc =
-		    zt_error(err, ZITADEL_ERR_NOMEM, "%s: out of memory", what);
-		goto out;
-	}
-	rc = pat_parse(member(root, "token"), p, what, err);
-	if (rc != ZITADEL_OK)
-		goto out;
-
-	*out = p;
-	p = NULL;
-	rc = ZITADEL_OK;
-out:
-	zitadel_pat_free(p);
-	json_decref(root);
+	*out = got;
 	return rc;
 }
 
 zitadel_status zt_pat_list_parse(const char *body, size_t len,
 				 zitadel_pats **out, zitadel_error *err)
 {
-	const char *what = "ListPersonalAccessTokens";
-	zitadel_pats *l = NULL;
-	zitadel_status rc;
-	json_t *root = NULL, *result = NULL;
-	size_t i, n;
+	void *got;
+	zitadel_status rc = call_parse(&pat_list_call, body, len, &got, err);
 
-	*out = NULL;
-	rc = body_parse(body, len, what, &root, err);
-	if (rc == ZITADEL_OK)
-		rc = result_array(root, what, &result, err);
-	if (rc != ZITADEL_OK)
-		goto out;
-	n = json_array_size(result);
-	l = zt_calloc(1, sizeof(*l));
-	if (l == NULL ||
-	    (n > 0 && (l->pats = zt_calloc(n, sizeof(*l->pats))) == NULL)) {
-		rc =
-		    zt_error(err, ZITADEL_ERR_NOMEM, "%s: out of memory", what);
-		goto out;
-	}
-	rc = list_details_parse(root, &l->details, what, err);
-	for (i = 0; rc == ZITADEL_OK && i < n; i++) {
-		rc = pat_parse(json_array_get(result, i), &l->pats[i], what,
-			       err);
-		if (rc == ZITADEL_OK)
-			l->count++;
-	}
-	if (rc != ZITADEL_OK)
-		goto out;
-
-	*out = l;
-	l = NULL;
-	rc = ZITADEL_OK;
-out:
-	zitadel_pats_free(l);
-	json_decref(root);
+	*out = got;
 	return rc;
 }
 
@@ -918,41 +1306,15 @@ zitadel_status zt_machine_secret_parse(const char *body, size_t len,
 				       zitadel_machine_secret **out,
 				       zitadel_error *err)
 {
-	const char *what = "GenerateMachineSecret";
-	zitadel_machine_secret *s = NULL;
-	zitadel_status rc;
-	json_t *root = NULL;
+	void *got;
+	zitadel_status rc =
+	    call_parse(&secret_generate_call, body, len, &got, err);
 
-	*out = NULL;
-	rc = body_parse(body, len, what, &root, err);
-	if (rc != ZITADEL_OK)
-		goto out;
-	s = zt_calloc(1, sizeof(*s));
-	if (s == NULL) {
-		rc =
-		    zt_error(err, ZITADEL_ERR_NOMEM, "%s: out of memory", what);
-		goto out;
-	}
-	rc = string_field(root, "clientId", 1, &s->client_id, what, err);
-	if (rc == ZITADEL_OK)
-		rc = string_field(root, "clientSecret", 1, &s->client_secret,
-				  what, err);
-	wipe_json_string(member(root, "clientSecret"));
-	if (rc == ZITADEL_OK)
-		rc = details_parse(root, &s->details, what, err);
-	if (rc != ZITADEL_OK)
-		goto out;
-
-	*out = s;
-	s = NULL;
-	rc = ZITADEL_OK;
-out:
-	zitadel_machine_secret_free(s);
-	json_decref(root);
+	*out = got;
 	return rc;
 }
 
-/* ---- one management request ------------------------------------------- */
+/* ---- one request path ------------------------------------------------- */
 
 typedef struct mgmt_request {
 	const char *method;
@@ -982,27 +1344,22 @@ static zitadel_status mgmt_build(void *userdata, unsigned attempt,
 }
 
 /*
- * Send one call to {issuer}/management/v1{path}, path already escaped. A
+ * Send call c to {issuer}/management/v1{path}, path already escaped. A
  * non-2xx answer becomes the status and detail; on success resp holds the
- * body. Reads and searches may be repeated after any transient failure;
- * writes only when the server cannot have acted.
+ * body.
  */
-static zitadel_status mgmt_call(zitadel_ctx *ctx, const char *what,
-				const char *method, const char *path,
-				const char *body, zt_http_response *resp,
-				zitadel_error *err)
+static zitadel_status mgmt_send(zitadel_ctx *ctx, const mgmt_call *c,
+				const char *path, const char *body,
+				zt_http_response *resp, zitadel_error *err)
 {
-	mgmt_request m = {method, NULL, body, NULL};
+	mgmt_request m = {c->method, NULL, body, NULL};
 	zitadel_status rc;
-	zt_retry policy;
-	size_t plen = strlen(path);
 	char *url = NULL;
 
 	memset(resp, 0, sizeof(*resp));
 	url = zt_asprintf("%s/management/v1%s", ctx->issuer, path);
 	if (url == NULL) {
-		rc =
-		    zt_error(err, ZITADEL_ERR_NOMEM, "%s: out of memory", what);
+		rc = nomem(c->what, err);
 		goto out;
 	}
 	m.url = url;
@@ -1010,18 +1367,14 @@ static zitadel_status mgmt_call(zitadel_ctx *ctx, const char *what,
 	if (rc != ZITADEL_OK)
 		goto out;
 
-	policy = ZT_RETRY_SAFE;
-	if (strcmp(method, "GET") == 0 ||
-	    (plen >= 8 && strcmp(path + plen - 8, "/_search") == 0))
-		policy = ZT_RETRY_ALL;
-	rc = zt_http_send(ctx, policy, mgmt_build, &m, resp, err);
+	rc = zt_http_send(ctx, c->retry, mgmt_build, &m, resp, err);
 	if (rc != ZITADEL_OK)
 		goto out;
 	if (resp->status < 200 || resp->status > 299) {
-		rc = zt_http_status(resp, what, err);
+		rc = zt_http_status(resp, c->what, err);
 		if (rc == ZITADEL_OK)
 			rc = zt_error(err, ZITADEL_ERR_HTTP, "%s: HTTP %ld",
-				      what, resp->status);
+				      c->what, resp->status);
 		goto out;
 	}
 
@@ -1033,390 +1386,142 @@ out:
 	return rc;
 }
 
-/* "/users/{a}" or "/users/{a}/{mid}/{b}" with each id percent-encoded. */
-static char *user_path(const char *user_id, const char *rest,
-		       const char *sub_id)
+/* What every call checks before it builds anything; this also starts the
+ * call's time budget. */
+static zitadel_status mgmt_check(zitadel_ctx *ctx, const mgmt_call *c,
+				 const char *user_id, const char *id,
+				 const void *req, void **out,
+				 zitadel_error *err)
 {
-	char *u = NULL, *s = NULL, *path = NULL;
+	zitadel_status rc = ZITADEL_OK;
 
+	if (ctx == NULL || (req == NULL && (c->flags & CALL_NEEDS_REQ)) ||
+	    (out == NULL && !(c->flags & CALL_OUT_OPTIONAL)))
+		return zt_error(err, ZITADEL_ERR_INVALID_ARGUMENT,
+				"%s: NULL argument", c->what);
+	zt_deadline_start(ctx);
+	if (!(c->flags & CALL_NO_USER))
+		rc = check_id(c->what, "user id", user_id, err);
+	if (rc == ZITADEL_OK && c->id_name != NULL)
+		rc = check_id(c->what, c->id_name, id, err);
+	return rc;
+}
+
+/* The path below /management/v1 for call c; NULL when out of memory. */
+static char *call_path(const mgmt_call *c, const char *user_id, const char *id)
+{
+	char *u = NULL, *i = NULL, *path = NULL;
+
+	if (c->flags & CALL_NO_USER)
+		return zt_asprintf("/users/%s", c->path);
 	u = zt_url_escape(user_id);
 	if (u == NULL)
 		goto out;
-	if (sub_id != NULL) {
-		s = zt_url_escape(sub_id);
-		if (s == NULL)
-			goto out;
-		path = zt_asprintf("/users/%s/%s/%s", u, rest, s);
-	} else {
-		path = zt_asprintf("/users/%s/%s", u, rest);
+	if (c->id_name == NULL) {
+		path = zt_asprintf("/users/%s/%s", u, c->path);
+		goto out;
 	}
+	i = zt_url_escape(id);
+	if (i != NULL)
+		path = zt_asprintf("/users/%s/%s/%s", u, c->path, i);
 out:
 	free(u);
-	free(s);
+	free(i);
 	return path;
 }
 
-/* Serialise a request object; NULL on allocation failure. */
-static char *json_body(json_t *obj)
+/*
+ * Run call c: check the arguments, build the body from req, send, and
+ * parse the answer into *out. out may be NULL only where the call allows
+ * it; the answer is still read, and then dropped.
+ */
+static zitadel_status mgmt_run(zitadel_ctx *ctx, const mgmt_call *c,
+			       const char *user_id, const char *id,
+			       const void *req, void **out, zitadel_error *err)
 {
-	char *s, *copy;
+	zt_http_response resp = {0};
+	char *path = NULL, *body = NULL;
+	zitadel_status rc;
+	void *got = NULL;
 
-	if (obj == NULL)
-		return NULL;
-	s = json_dumps(obj, JSON_COMPACT);
-	json_decref(obj);
-	if (s == NULL)
-		return NULL;
-	/* hand over memory that free() releases whatever jansson's
-	 * allocator is */
-	copy = zt_strdup(s);
-	free(s);
-	return copy;
-}
+	if (out != NULL)
+		*out = NULL;
+	rc = mgmt_check(ctx, c, user_id, id, req, out, err);
+	if (rc == ZITADEL_OK && c->body != NULL)
+		rc = c->body(req, c->what, &body, err);
+	if (rc != ZITADEL_OK)
+		goto out;
 
-/* Set a string member; returns -1 on allocation failure. */
-static int set_str(json_t *obj, const char *name, const char *value)
-{
-	json_t *v = json_string(value);
-
-	if (v == NULL)
-		return -1;
-	return json_object_set_new(obj, name, v);
-}
-
-static int set_time(json_t *obj, const char *name, time_t t)
-{
-	char buf[40];
-
-	zt_time_format(t, buf, sizeof(buf));
-	return set_str(obj, name, buf);
-}
-
-/* ---- 1. AddMachineUser ------------------------------------------------ */
-
-static char *machine_user_body(const zitadel_machine_user_new *req)
-{
-	json_t *o = json_object();
-
-	if (o == NULL)
-		return NULL;
-	if (set_str(o, "userName", req->user_name) != 0 ||
-	    set_str(o, "name", req->name) != 0 ||
-	    (req->description != NULL && req->description[0] != '\0' &&
-	     set_str(o, "description", req->description) != 0) ||
-	    set_str(o, "accessTokenType",
-		    token_type_name(req->access_token_type)) != 0 ||
-	    (req->user_id != NULL && set_str(o, "userId", req->user_id) != 0)) {
-		json_decref(o);
-		return NULL;
+	path = call_path(c, user_id, id);
+	if (path == NULL) {
+		rc = nomem(c->what, err);
+		goto out;
 	}
-	return json_body(o);
+	rc = mgmt_send(ctx, c, path, body, &resp, err);
+	if (rc == ZITADEL_OK)
+		rc = call_parse(c, resp.body, resp.body_len, &got, err);
+	if (rc != ZITADEL_OK)
+		goto out;
+
+	if (out != NULL) {
+		*out = got;
+		got = NULL;
+	}
+	rc = ZITADEL_OK;
+out:
+	obj_free(got, c->answer->clear);
+	zt_http_response_free(&resp);
+	free(path);
+	free(body);
+	return rc;
 }
 
-zitadel_status zitadel_machine_user_add(zitadel_ctx *ctx,
-					const zitadel_machine_user_new *req,
-					zitadel_machine_user_added **out,
-					zitadel_error *err)
+/* ---- paging ----------------------------------------------------------- */
+
+/* One page of list call c, read into page. */
+static zitadel_status list_page(zitadel_ctx *ctx, const mgmt_call *c,
+				const char *path, const zitadel_list_query *q,
+				list_shape *page, zitadel_error *err)
 {
-	const char *what = "AddMachineUser";
 	zt_http_response resp = {0};
 	zitadel_status rc;
 	char *body = NULL;
 
-	if (out != NULL)
-		*out = NULL;
-	if (ctx == NULL || req == NULL || out == NULL)
-		return zt_error(err, ZITADEL_ERR_INVALID_ARGUMENT,
-				"%s: NULL argument", what);
-	zt_deadline_start(ctx);
-	rc = check_text(what, "user name", req->user_name, 1, NAME_MAX_RUNES,
-			err);
+	memset(page, 0, sizeof(*page));
+	rc = c->body(q, c->what, &body, err);
 	if (rc == ZITADEL_OK)
-		rc =
-		    check_text(what, "name", req->name, 1, NAME_MAX_RUNES, err);
+		rc = mgmt_send(ctx, c, path, body, &resp, err);
 	if (rc == ZITADEL_OK)
-		rc = check_text(what, "description", req->description, 0,
-				DESCRIPTION_MAX_RUNES, err);
-	if (rc == ZITADEL_OK && req->user_id != NULL)
-		rc = check_id(what, "user id", req->user_id, err);
-	if (rc == ZITADEL_OK)
-		rc = check_token_type(what, req->access_token_type, err);
-	if (rc != ZITADEL_OK)
-		goto out;
-
-	body = machine_user_body(req);
-	if (body == NULL) {
-		rc =
-		    zt_error(err, ZITADEL_ERR_NOMEM, "%s: out of memory", what);
-		goto out;
-	}
-	rc = mgmt_call(ctx, what, "POST", "/users/machine", body, &resp, err);
-	if (rc == ZITADEL_OK)
-		rc = zt_machine_user_added_parse(resp.body, resp.body_len, out,
-						 err);
-out:
+		rc = shape_parse(resp.body, resp.body_len, c->what, c->answer,
+				 page, err);
 	zt_http_response_free(&resp);
 	free(body);
 	return rc;
 }
 
-/* ---- shared shape: a call whose answer is only "details" -------------- */
-
-static zitadel_status details_call(zitadel_ctx *ctx, const char *what,
-				   const char *method, const char *path,
-				   const char *body, zitadel_details **out,
-				   zitadel_error *err)
+/* Move the page's items behind those of all and keep the newer list
+ * details; the page is left empty. */
+static zitadel_status list_append(list_shape *all, list_shape *page,
+				  const mgmt_call *c, zitadel_error *err)
 {
-	zt_http_response resp = {0};
-	zitadel_details *d = NULL;
-	zitadel_status rc;
+	size_t size = c->answer->size;
+	void *grown;
 
-	rc = mgmt_call(ctx, what, method, path, body, &resp, err);
-	if (rc == ZITADEL_OK)
-		rc = zt_details_response_parse(resp.body, resp.body_len, what,
-					       &d, err);
-	zt_http_response_free(&resp);
-	if (rc == ZITADEL_OK && out != NULL)
-		*out = d;
-	else
-		zitadel_details_free(d);
-	return rc;
-}
-
-/* ---- 2. UpdateMachine ------------------------------------------------- */
-
-zitadel_status
-zitadel_machine_user_update(zitadel_ctx *ctx, const char *user_id,
-			    const zitadel_machine_user_change *req,
-			    zitadel_details **out, zitadel_error *err)
-{
-	const char *what = "UpdateMachine";
-	zitadel_status rc;
-	char *path = NULL, *body = NULL;
-	json_t *o;
-
-	if (out != NULL)
-		*out = NULL;
-	if (ctx == NULL || req == NULL)
-		return zt_error(err, ZITADEL_ERR_INVALID_ARGUMENT,
-				"%s: NULL argument", what);
-	zt_deadline_start(ctx);
-	rc = check_id(what, "user id", user_id, err);
-	if (rc == ZITADEL_OK)
-		rc =
-		    check_text(what, "name", req->name, 1, NAME_MAX_RUNES, err);
-	if (rc == ZITADEL_OK)
-		rc = check_text(what, "description", req->description, 0,
-				DESCRIPTION_MAX_RUNES, err);
-	if (rc == ZITADEL_OK)
-		rc = check_token_type(what, req->access_token_type, err);
-	if (rc != ZITADEL_OK)
-		goto out;
-
-	/* the server replaces every field, so send them all */
-	o = json_object();
-	if (o != NULL &&
-	    (set_str(o, "name", req->name) != 0 ||
-	     (req->description != NULL && req->description[0] != '\0' &&
-	      set_str(o, "description", req->description) != 0) ||
-	     set_str(o, "accessTokenType",
-		     token_type_name(req->access_token_type)) != 0)) {
-		json_decref(o);
-		o = NULL;
-	}
-	body = json_body(o);
-	path = user_path(user_id, "machine", NULL);
-	if (body == NULL || path == NULL) {
-		rc =
-		    zt_error(err, ZITADEL_ERR_NOMEM, "%s: out of memory", what);
-		goto out;
-	}
-	rc = details_call(ctx, what, "PUT", path, body, out, err);
-out:
-	free(path);
-	free(body);
-	return rc;
-}
-
-/* ---- 3-6. machine keys ------------------------------------------------ */
-
-static char *key_add_body(const zitadel_machine_key_new *req)
-{
-	json_t *o = json_object();
-	char *b64 = NULL;
-	int bad;
-
-	if (o == NULL)
-		return NULL;
-	bad = set_str(o, "type", "KEY_TYPE_JSON") != 0;
-	if (!bad && req != NULL && req->expiration != 0)
-		bad = set_time(o, "expirationDate", req->expiration) != 0;
-	if (!bad && req != NULL && req->public_key_pem != NULL) {
-		/* bytes field: the PEM text itself is base64'd */
-		b64 =
-		    zt_base64_encode((const unsigned char *)req->public_key_pem,
-				     strlen(req->public_key_pem));
-		bad = b64 == NULL || set_str(o, "publicKey", b64) != 0;
-		free(b64);
-	}
-	if (bad) {
-		json_decref(o);
-		return NULL;
-	}
-	return json_body(o);
-}
-
-zitadel_status zitadel_machine_key_add(zitadel_ctx *ctx, const char *user_id,
-				       const zitadel_machine_key_new *req,
-				       zitadel_machine_key_added **out,
-				       zitadel_error *err)
-{
-	const char *what = "AddMachineKey";
-	zt_http_response resp = {0};
-	zitadel_status rc;
-	char *path = NULL, *body = NULL;
-
-	if (out != NULL)
-		*out = NULL;
-	if (ctx == NULL || out == NULL)
-		return zt_error(err, ZITADEL_ERR_INVALID_ARGUMENT,
-				"%s: NULL argument", what);
-	zt_deadline_start(ctx);
-	rc = check_id(what, "user id", user_id, err);
-	if (rc == ZITADEL_OK && req != NULL && req->public_key_pem != NULL &&
-	    strstr(req->public_key_pem, "-----BEGIN ") == NULL)
-		rc = zt_error(err, ZITADEL_ERR_INVALID_ARGUMENT,
-			      "%s: public key is not PEM text", what);
-	if (rc != ZITADEL_OK)
-		goto out;
-
-	body = key_add_body(req);
-	path = user_path(user_id, "keys", NULL);
-	if (body == NULL || path == NULL) {
-		rc =
-		    zt_error(err, ZITADEL_ERR_NOMEM, "%s: out of memory", what);
-		goto out;
-	}
-	rc = mgmt_call(ctx, what, "POST", path, body, &resp, err);
-	if (rc == ZITADEL_OK)
-		rc = zt_machine_key_added_parse(resp.body, resp.body_len, out,
-						err);
-out:
-	zt_http_response_free(&resp);
-	free(path);
-	free(body);
-	return rc;
-}
-
-zitadel_status zitadel_machine_key_get(zitadel_ctx *ctx, const char *user_id,
-				       const char *key_id,
-				       zitadel_machine_key **out,
-				       zitadel_error *err)
-{
-	const char *what = "GetMachineKeyByIDs";
-	zt_http_response resp = {0};
-	zitadel_status rc;
-	char *path = NULL;
-
-	if (out != NULL)
-		*out = NULL;
-	if (ctx == NULL || out == NULL)
-		return zt_error(err, ZITADEL_ERR_INVALID_ARGUMENT,
-				"%s: NULL argument", what);
-	zt_deadline_start(ctx);
-	rc = check_id(what, "user id", user_id, err);
-	if (rc == ZITADEL_OK)
-		rc = check_id(what, "key id", key_id, err);
-	if (rc != ZITADEL_OK)
-		goto out;
-
-	path = user_path(user_id, "keys", key_id);
-	if (path == NULL) {
-		rc =
-		    zt_error(err, ZITADEL_ERR_NOMEM, "%s: out of memory", what);
-		goto out;
-	}
-	rc = mgmt_call(ctx, what, "GET", path, NULL, &resp, err);
-	if (rc == ZITADEL_OK)
-		rc = zt_machine_key_parse(resp.body, resp.body_len, out, err);
-out:
-	zt_http_response_free(&resp);
-	free(path);
-	return rc;
-}
-
-zitadel_status zitadel_machine_key_remove(zitadel_ctx *ctx, const char *user_id,
-					  const char *key_id,
-					  zitadel_details **out,
-					  zitadel_error *err)
-{
-	const char *what = "RemoveMachineKey";
-	zitadel_status rc;
-	char *path = NULL;
-
-	if (out != NULL)
-		*out = NULL;
-	if (ctx == NULL)
-		return zt_error(err, ZITADEL_ERR_INVALID_ARGUMENT,
-				"%s: NULL argument", what);
-	zt_deadline_start(ctx);
-	rc = check_id(what, "user id", user_id, err);
-	if (rc == ZITADEL_OK)
-		rc = check_id(what, "key id", key_id, err);
-	if (rc != ZITADEL_OK)
-		return rc;
-	path = user_path(user_id, "keys", key_id);
-	if (path == NULL)
-		return zt_error(err, ZITADEL_ERR_NOMEM, "%s: out of memory",
-				what);
-	rc = details_call(ctx, what, "DELETE", path, NULL, out, err);
-	free(path);
-	return rc;
-}
-
-/* ---- lists ------------------------------------------------------------ */
-
-static char *search_body(const zitadel_list_query *q)
-{
-	json_t *o = json_object(), *query = json_object();
-	char off[32];
-
-	if (o == NULL || query == NULL)
-		goto bad;
-	snprintf(off, sizeof(off), "%llu", (unsigned long long)q->offset);
-	/* offset is a uint64, so a string; limit a uint32, so a number */
-	if (set_str(query, "offset", off) != 0 ||
-	    (q->limit != 0 &&
-	     json_object_set_new(query, "limit", json_integer(q->limit)) !=
-		 0) ||
-	    (q->asc && json_object_set_new(query, "asc", json_true()) != 0))
-		goto bad;
-	if (json_object_set_new(o, "query", query) != 0) {
-		query = NULL;
-		goto bad;
-	}
-	return json_body(o);
-bad:
-	json_decref(query);
-	json_decref(o);
-	return NULL;
-}
-
-/* One page of a list call: body and status only, parsing is the
- * caller's. */
-static zitadel_status list_page(zitadel_ctx *ctx, const char *what,
-				const char *path, const zitadel_list_query *q,
-				zt_http_response *resp, zitadel_error *err)
-{
-	zitadel_status rc;
-	char *body = search_body(q);
-
-	if (body == NULL)
-		return zt_error(err, ZITADEL_ERR_NOMEM, "%s: out of memory",
-				what);
-	rc = mgmt_call(ctx, what, "POST", path, body, resp, err);
-	free(body);
-	return rc;
+	free(all->details.view_timestamp);
+	all->details = page->details;
+	page->details.view_timestamp = NULL;
+	grown = zt_realloc(all->items, (all->count + page->count) * size);
+	if (grown == NULL)
+		return nomem(c->what, err);
+	if (page->count > 0)
+		memcpy((char *)grown + all->count * size, page->items,
+		       page->count * size);
+	all->items = grown;
+	all->count += page->count;
+	free(page->items);
+	page->items = NULL;
+	page->count = 0;
+	return ZITADEL_OK;
 }
 
 /*
@@ -1439,348 +1544,245 @@ static zitadel_status list_more(const char *what, size_t have, size_t got,
 	return ZITADEL_OK;
 }
 
+/* Run list call c: the one page query asks for, or every page when query
+ * is NULL. */
+static zitadel_status list_run(zitadel_ctx *ctx, const mgmt_call *c,
+			       const char *user_id,
+			       const zitadel_list_query *query, void **out,
+			       zitadel_error *err)
+{
+	zitadel_list_query q = {0, LIST_PAGE_SIZE, 1};
+	list_shape all = {0}, page = {0};
+	unsigned pages = 0;
+	char *path = NULL;
+	zitadel_status rc;
+	size_t got;
+	int more = 1;
+
+	if (out != NULL)
+		*out = NULL;
+	rc = mgmt_check(ctx, c, user_id, NULL, NULL, out, err);
+	if (rc != ZITADEL_OK)
+		goto out;
+	path = call_path(c, user_id, NULL);
+	if (path == NULL) {
+		rc = nomem(c->what, err);
+		goto out;
+	}
+
+	while (more) {
+		rc = list_page(ctx, c, path, query != NULL ? query : &q, &page,
+			       err);
+		if (rc != ZITADEL_OK)
+			goto out;
+		pages++;
+		got = page.count;
+		if (pages == 1) {
+			all = page;
+			memset(&page, 0, sizeof(page));
+		} else {
+			rc = list_append(&all, &page, c, err);
+			if (rc != ZITADEL_OK)
+				goto out;
+		}
+		if (query != NULL)
+			break;
+		rc = list_more(c->what, all.count, got,
+			       all.details.total_result, pages, &more, err);
+		if (rc != ZITADEL_OK)
+			goto out;
+		q.offset = all.count;
+	}
+
+	*out = c->wrap(&all);
+	if (*out == NULL) {
+		rc = nomem(c->what, err);
+		goto out;
+	}
+	memset(&all, 0, sizeof(all));
+	rc = ZITADEL_OK;
+out:
+	shape_clear(&page, c->answer);
+	shape_clear(&all, c->answer);
+	free(path);
+	return rc;
+}
+
+/* ---- the public calls ------------------------------------------------- */
+
+/* 1. AddMachineUser */
+zitadel_status zitadel_machine_user_add(zitadel_ctx *ctx,
+					const zitadel_machine_user_new *req,
+					zitadel_machine_user_added **out,
+					zitadel_error *err)
+{
+	void *got = NULL;
+	zitadel_status rc = mgmt_run(ctx, &user_add_call, NULL, NULL, req,
+				     out != NULL ? &got : NULL, err);
+
+	if (out != NULL)
+		*out = got;
+	return rc;
+}
+
+/* 2. UpdateMachine */
+zitadel_status
+zitadel_machine_user_update(zitadel_ctx *ctx, const char *user_id,
+			    const zitadel_machine_user_change *req,
+			    zitadel_details **out, zitadel_error *err)
+{
+	void *got = NULL;
+	zitadel_status rc = mgmt_run(ctx, &user_update_call, user_id, NULL, req,
+				     out != NULL ? &got : NULL, err);
+
+	if (out != NULL)
+		*out = got;
+	return rc;
+}
+
+/* 3. AddMachineKey */
+zitadel_status zitadel_machine_key_add(zitadel_ctx *ctx, const char *user_id,
+				       const zitadel_machine_key_new *req,
+				       zitadel_machine_key_added **out,
+				       zitadel_error *err)
+{
+	void *got = NULL;
+	zitadel_status rc = mgmt_run(ctx, &key_add_call, user_id, NULL, req,
+				     out != NULL ? &got : NULL, err);
+
+	if (out != NULL)
+		*out = got;
+	return rc;
+}
+
+/* 4. GetMachineKeyByIDs */
+zitadel_status zitadel_machine_key_get(zitadel_ctx *ctx, const char *user_id,
+				       const char *key_id,
+				       zitadel_machine_key **out,
+				       zitadel_error *err)
+{
+	void *got = NULL;
+	zitadel_status rc = mgmt_run(ctx, &key_get_call, user_id, key_id, NULL,
+				     out != NULL ? &got : NULL, err);
+
+	if (out != NULL)
+		*out = got;
+	return rc;
+}
+
+/* 5. ListMachineKeys */
 zitadel_status zitadel_machine_key_list(zitadel_ctx *ctx, const char *user_id,
 					const zitadel_list_query *query,
 					zitadel_machine_keys **out,
 					zitadel_error *err)
 {
-	const char *what = "ListMachineKeys";
-	zitadel_list_query q = {0, LIST_PAGE_SIZE, 1};
-	zitadel_machine_keys *all = NULL, *page = NULL;
-	zitadel_machine_key *grown;
-	zt_http_response resp = {0};
-	zitadel_status rc;
-	unsigned pages = 0;
-	char *path = NULL;
-	size_t got = 0;
-	int more = 1;
+	void *got = NULL;
+	zitadel_status rc = list_run(ctx, &key_list_call, user_id, query,
+				     out != NULL ? &got : NULL, err);
 
 	if (out != NULL)
-		*out = NULL;
-	if (ctx == NULL || out == NULL)
-		return zt_error(err, ZITADEL_ERR_INVALID_ARGUMENT,
-				"%s: NULL argument", what);
-	zt_deadline_start(ctx);
-	rc = check_id(what, "user id", user_id, err);
-	if (rc != ZITADEL_OK)
-		goto out;
-	path = user_path(user_id, "keys/_search", NULL);
-	if (path == NULL) {
-		rc =
-		    zt_error(err, ZITADEL_ERR_NOMEM, "%s: out of memory", what);
-		goto out;
-	}
-
-	while (more) {
-		rc = list_page(ctx, what, path, query != NULL ? query : &q,
-			       &resp, err);
-		if (rc == ZITADEL_OK)
-			rc = zt_machine_key_list_parse(resp.body, resp.body_len,
-						       &page, err);
-		zt_http_response_free(&resp);
-		if (rc != ZITADEL_OK)
-			goto out;
-		pages++;
-		if (all == NULL) {
-			all = page;
-			page = NULL;
-			if (query != NULL)
-				break;
-			got = all->count;
-		} else {
-			free(all->details.view_timestamp);
-			all->details = page->details;
-			page->details.view_timestamp = NULL;
-			got = page->count;
-			grown = zt_realloc(all->keys,
-					   (all->count + got) * sizeof(*grown));
-			if (grown == NULL) {
-				rc = zt_error(err, ZITADEL_ERR_NOMEM,
-					      "%s: out of memory", what);
-				goto out;
-			}
-			/* the items move; the page keeps only its shell */
-			memcpy(grown + all->count, page->keys,
-			       got * sizeof(*grown));
-			all->keys = grown;
-			all->count += got;
-			page->count = 0;
-			zitadel_machine_keys_free(page);
-			page = NULL;
-		}
-		rc = list_more(what, all->count, got, all->details.total_result,
-			       pages, &more, err);
-		if (rc != ZITADEL_OK)
-			goto out;
-		q.offset = all->count;
-	}
-
-	*out = all;
-	all = NULL;
-	rc = ZITADEL_OK;
-out:
-	zitadel_machine_keys_free(page);
-	zitadel_machine_keys_free(all);
-	free(path);
+		*out = got;
 	return rc;
 }
 
-zitadel_status zitadel_pat_list(zitadel_ctx *ctx, const char *user_id,
-				const zitadel_list_query *query,
-				zitadel_pats **out, zitadel_error *err)
+/* 6. RemoveMachineKey */
+zitadel_status zitadel_machine_key_remove(zitadel_ctx *ctx, const char *user_id,
+					  const char *key_id,
+					  zitadel_details **out,
+					  zitadel_error *err)
 {
-	const char *what = "ListPersonalAccessTokens";
-	zitadel_list_query q = {0, LIST_PAGE_SIZE, 1};
-	zitadel_pats *all = NULL, *page = NULL;
-	zitadel_pat *grown;
-	zt_http_response resp = {0};
-	zitadel_status rc;
-	unsigned pages = 0;
-	char *path = NULL;
-	size_t got = 0;
-	int more = 1;
+	void *got = NULL;
+	zitadel_status rc = mgmt_run(ctx, &key_remove_call, user_id, key_id,
+				     NULL, out != NULL ? &got : NULL, err);
 
 	if (out != NULL)
-		*out = NULL;
-	if (ctx == NULL || out == NULL)
-		return zt_error(err, ZITADEL_ERR_INVALID_ARGUMENT,
-				"%s: NULL argument", what);
-	zt_deadline_start(ctx);
-	rc = check_id(what, "user id", user_id, err);
-	if (rc != ZITADEL_OK)
-		goto out;
-	path = user_path(user_id, "pats/_search", NULL);
-	if (path == NULL) {
-		rc =
-		    zt_error(err, ZITADEL_ERR_NOMEM, "%s: out of memory", what);
-		goto out;
-	}
-
-	while (more) {
-		rc = list_page(ctx, what, path, query != NULL ? query : &q,
-			       &resp, err);
-		if (rc == ZITADEL_OK)
-			rc = zt_pat_list_parse(resp.body, resp.body_len, &page,
-					       err);
-		zt_http_response_free(&resp);
-		if (rc != ZITADEL_OK)
-			goto out;
-		pages++;
-		if (all == NULL) {
-			all = page;
-			page = NULL;
-			if (query != NULL)
-				break;
-			got = all->count;
-		} else {
-			free(all->details.view_timestamp);
-			all->details = page->details;
-			page->details.view_timestamp = NULL;
-			got = page->count;
-			grown = zt_realloc(all->pats,
-					   (all->count + got) * sizeof(*grown));
-			if (grown == NULL) {
-				rc = zt_error(err, ZITADEL_ERR_NOMEM,
-					      "%s: out of memory", what);
-				goto out;
-			}
-			/* the items move; the page keeps only its shell */
-			memcpy(grown + all->count, page->pats,
-			       got * sizeof(*grown));
-			all->pats = grown;
-			all->count += got;
-			page->count = 0;
-			zitadel_pats_free(page);
-			page = NULL;
-		}
-		rc = list_more(what, all->count, got, all->details.total_result,
-			       pages, &more, err);
-		if (rc != ZITADEL_OK)
-			goto out;
-		q.offset = all->count;
-	}
-
-	*out = all;
-	all = NULL;
-	rc = ZITADEL_OK;
-out:
-	zitadel_pats_free(page);
-	zitadel_pats_free(all);
-	free(path);
+		*out = got;
 	return rc;
 }
 
-/* ---- 7-10. personal access tokens ------------------------------------- */
-
+/* 7. AddPersonalAccessToken */
 zitadel_status zitadel_pat_add(zitadel_ctx *ctx, const char *user_id,
 			       time_t expiration, zitadel_pat_added **out,
 			       zitadel_error *err)
 {
-	const char *what = "AddPersonalAccessToken";
-	zt_http_response resp = {0};
-	zitadel_status rc;
-	char *path = NULL, *body = NULL;
-	json_t *o;
+	void *got = NULL;
+	zitadel_status rc =
+	    mgmt_run(ctx, &pat_add_call, user_id, NULL, &expiration,
+		     out != NULL ? &got : NULL, err);
 
 	if (out != NULL)
-		*out = NULL;
-	if (ctx == NULL || out == NULL)
-		return zt_error(err, ZITADEL_ERR_INVALID_ARGUMENT,
-				"%s: NULL argument", what);
-	zt_deadline_start(ctx);
-	rc = check_id(what, "user id", user_id, err);
-	if (rc != ZITADEL_OK)
-		goto out;
-
-	o = json_object();
-	if (o != NULL && expiration != 0 &&
-	    set_time(o, "expirationDate", expiration) != 0) {
-		json_decref(o);
-		o = NULL;
-	}
-	body = json_body(o);
-	path = user_path(user_id, "pats", NULL);
-	if (body == NULL || path == NULL) {
-		rc =
-		    zt_error(err, ZITADEL_ERR_NOMEM, "%s: out of memory", what);
-		goto out;
-	}
-	rc = mgmt_call(ctx, what, "POST", path, body, &resp, err);
-	if (rc == ZITADEL_OK)
-		rc = zt_pat_added_parse(resp.body, resp.body_len, out, err);
-out:
-	zt_http_response_free(&resp);
-	free(path);
-	free(body);
+		*out = got;
 	return rc;
 }
 
+/* 8. GetPersonalAccessTokenByIDs */
 zitadel_status zitadel_pat_get(zitadel_ctx *ctx, const char *user_id,
 			       const char *token_id, zitadel_pat **out,
 			       zitadel_error *err)
 {
-	const char *what = "GetPersonalAccessTokenByIDs";
-	zt_http_response resp = {0};
-	zitadel_status rc;
-	char *path = NULL;
+	void *got = NULL;
+	zitadel_status rc = mgmt_run(ctx, &pat_get_call, user_id, token_id,
+				     NULL, out != NULL ? &got : NULL, err);
 
 	if (out != NULL)
-		*out = NULL;
-	if (ctx == NULL || out == NULL)
-		return zt_error(err, ZITADEL_ERR_INVALID_ARGUMENT,
-				"%s: NULL argument", what);
-	zt_deadline_start(ctx);
-	rc = check_id(what, "user id", user_id, err);
-	if (rc == ZITADEL_OK)
-		rc = check_id(what, "token id", token_id, err);
-	if (rc != ZITADEL_OK)
-		goto out;
-
-	path = user_path(user_id, "pats", token_id);
-	if (path == NULL) {
-		rc =
-		    zt_error(err, ZITADEL_ERR_NOMEM, "%s: out of memory", what);
-		goto out;
-	}
-	rc = mgmt_call(ctx, what, "GET", path, NULL, &resp, err);
-	if (rc == ZITADEL_OK)
-		rc = zt_pat_parse(resp.body, resp.body_len, out, err);
-out:
-	zt_http_response_free(&resp);
-	free(path);
+		*out = got;
 	return rc;
 }
 
+/* 9. ListPersonalAccessTokens */
+zitadel_status zitadel_pat_list(zitadel_ctx *ctx, const char *user_id,
+				const zitadel_list_query *query,
+				zitadel_pats **out, zitadel_error *err)
+{
+	void *got = NULL;
+	zitadel_status rc = list_run(ctx, &pat_list_call, user_id, query,
+				     out != NULL ? &got : NULL, err);
+
+	if (out != NULL)
+		*out = got;
+	return rc;
+}
+
+/* 10. RemovePersonalAccessToken */
 zitadel_status zitadel_pat_remove(zitadel_ctx *ctx, const char *user_id,
 				  const char *token_id, zitadel_details **out,
 				  zitadel_error *err)
 {
-	const char *what = "RemovePersonalAccessToken";
-	zitadel_status rc;
-	char *path = NULL;
+	void *got = NULL;
+	zitadel_status rc = mgmt_run(ctx, &pat_remove_call, user_id, token_id,
+				     NULL, out != NULL ? &got : NULL, err);
 
 	if (out != NULL)
-		*out = NULL;
-	if (ctx == NULL)
-		return zt_error(err, ZITADEL_ERR_INVALID_ARGUMENT,
-				"%s: NULL argument", what);
-	zt_deadline_start(ctx);
-	rc = check_id(what, "user id", user_id, err);
-	if (rc == ZITADEL_OK)
-		rc = check_id(what, "token id", token_id, err);
-	if (rc != ZITADEL_OK)
-		return rc;
-	path = user_path(user_id, "pats", token_id);
-	if (path == NULL)
-		return zt_error(err, ZITADEL_ERR_NOMEM, "%s: out of memory",
-				what);
-	rc = details_call(ctx, what, "DELETE", path, NULL, out, err);
-	free(path);
+		*out = got;
 	return rc;
 }
 
-/* ---- 11-12. machine secret -------------------------------------------- */
-
+/* 11. GenerateMachineSecret */
 zitadel_status zitadel_machine_secret_generate(zitadel_ctx *ctx,
 					       const char *user_id,
 					       zitadel_machine_secret **out,
 					       zitadel_error *err)
 {
-	const char *what = "GenerateMachineSecret";
-	zt_http_response resp = {0};
-	zitadel_status rc;
-	char *path = NULL;
+	void *got = NULL;
+	zitadel_status rc = mgmt_run(ctx, &secret_generate_call, user_id, NULL,
+				     NULL, out != NULL ? &got : NULL, err);
 
 	if (out != NULL)
-		*out = NULL;
-	if (ctx == NULL || out == NULL)
-		return zt_error(err, ZITADEL_ERR_INVALID_ARGUMENT,
-				"%s: NULL argument", what);
-	zt_deadline_start(ctx);
-	rc = check_id(what, "user id", user_id, err);
-	if (rc != ZITADEL_OK)
-		goto out;
-
-	path = user_path(user_id, "secret", NULL);
-	if (path == NULL) {
-		rc =
-		    zt_error(err, ZITADEL_ERR_NOMEM, "%s: out of memory", what);
-		goto out;
-	}
-	/* the body is an empty message; "{}" is what the gateway expects */
-	rc = mgmt_call(ctx, what, "PUT", path, "{}", &resp, err);
-	if (rc == ZITADEL_OK)
-		rc =
-		    zt_machine_secret_parse(resp.body, resp.body_len, out, err);
-out:
-	zt_http_response_free(&resp);
-	free(path);
+		*out = got;
 	return rc;
 }
 
+/* 12. RemoveMachineSecret */
 zitadel_status zitadel_machine_secret_remove(zitadel_ctx *ctx,
 					     const char *user_id,
 					     zitadel_details **out,
 					     zitadel_error *err)
 {
-	const char *what = "RemoveMachineSecret";
-	zitadel_status rc;
-	char *path = NULL;
+	void *got = NULL;
+	zitadel_status rc = mgmt_run(ctx, &secret_remove_call, user_id, NULL,
+				     NULL, out != NULL ? &got : NULL, err);
 
 	if (out != NULL)
-		*out = NULL;
-	if (ctx == NULL)
-		return zt_error(err, ZITADEL_ERR_INVALID_ARGUMENT,
-				"%s: NULL argument", what);
-	zt_deadline_start(ctx);
-	rc = check_id(what, "user id", user_id, err);
-	if (rc != ZITADEL_OK)
-		return rc;
-	path = user_path(user_id, "secret", NULL);
-	if (path == NULL)
-		return zt_error(err, ZITADEL_ERR_NOMEM, "%s: out of memory",
-				what);
-	rc = details_call(ctx, what, "DELETE", path, NULL, out, err);
-	free(path);
+		*out = got;
 	return rc;
 }
