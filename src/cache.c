@@ -27,6 +27,7 @@
  * the compiler, too, can see every name fits. */
 #define STEM_LEN     (sizeof("token-") - 1 + 16)
 #define NAME_MAX_LEN (STEM_LEN + sizeof(".json")) /* ".lock" is as long */
+#define DOC_NAME_MAX 64 /* documents' names, NUL included */
 
 /* Poll the lock with sleeps growing from 1 ms to this. */
 #define LOCK_SLEEP_MAX_MS 50
@@ -868,42 +869,24 @@ static zitadel_status write_all(int fd, const char *buf, size_t len,
 	return ZITADEL_OK;
 }
 
-zitadel_status zt_cache_store(const char *dir, const zt_cache_id *id,
-			      const zitadel_token *token, zitadel_error *err)
+/*
+ * Write text to name in the open directory by a temporary file renamed into
+ * place, so that a reader sees the old file or the new one, never a torn
+ * one. The temporary name is one no other writer uses; a killed writer
+ * leaves it behind, and readers never look at it.
+ */
+static zitadel_status store_file(int dirfd, const char *dir, const char *name,
+				 const char *text, size_t len,
+				 zitadel_error *err)
 {
 	static unsigned counter;
-	zitadel_status rc = ZITADEL_ERR_INVALID_ARGUMENT;
-	/* tmp: the name with a pid, a counter and a time stamp, each at its
-	 * widest. */
-	char name[NAME_MAX_LEN], tmp[NAME_MAX_LEN + 96];
-	char shown[ZT_LOG_CLIP + 4], *owned = NULL, *text = NULL;
-	int dirfd = -1, fd = -1, made = 0;
+	zitadel_status rc;
+	/* the name with a pid, a counter and a time stamp, each at its
+	 * widest */
+	char tmp[DOC_NAME_MAX + 96], shown[ZT_LOG_CLIP + 4];
 	struct timespec ts;
-	const char *use;
-	size_t len = 0;
+	int fd, made = 1;
 
-	if (!id_valid(id) || token == NULL || token->access_token == NULL ||
-	    token->access_token[0] == '\0' ||
-	    strlen(token->access_token) > ZT_TOKEN_MAX ||
-	    token->expires_at <= token->obtained_at) {
-		zt_error(err, rc,
-			 "not storing a token without identity, value or "
-			 "positive lifetime in the cache");
-		goto out;
-	}
-	rc = resolve_dir(dir, &owned, &use, err);
-	if (rc != ZITADEL_OK)
-		goto out;
-	rc = entry_text(id, token, &text, &len, err);
-	if (rc != ZITADEL_OK)
-		goto out;
-	rc = open_dir_create(use, &dirfd, err);
-	if (rc != ZITADEL_OK)
-		goto out;
-
-	/* A name no other writer uses; a killed writer leaves it behind,
-	 * and readers never look at it. */
-	entry_name(id, name, sizeof(name));
 	clock_gettime(CLOCK_REALTIME, &ts);
 	snprintf(tmp, sizeof(tmp), ".%s.%ld.%u.%lld%09ld.tmp", name,
 		 (long)getpid(), counter++, (long long)ts.tv_sec, ts.tv_nsec);
@@ -911,17 +894,14 @@ zitadel_status zt_cache_store(const char *dir, const zt_cache_id *id,
 		    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC |
 			O_NOCTTY,
 		    0600);
-	if (fd < 0) {
-		rc = open_failed(use, tmp, err);
-		goto out;
-	}
-	made = 1;
+	if (fd < 0)
+		return open_failed(dir, tmp, err);
 	(void)fchmod(fd, 0600);
 
-	rc = write_all(fd, text, len, use, tmp, err);
+	rc = write_all(fd, text, len, dir, tmp, err);
 	if (rc != ZITADEL_OK)
 		goto out;
-	clip_path(use, shown, sizeof(shown));
+	clip_path(dir, shown, sizeof(shown));
 	rc = ZITADEL_ERR_IO;
 	if (fsync(fd) != 0) {
 		zt_error(err, rc, "cannot sync %s/%s: %s", shown, tmp,
@@ -947,10 +927,154 @@ out:
 		close(fd);
 	if (made)
 		(void)unlinkat(dirfd, tmp, 0);
+	return rc;
+}
+
+zitadel_status zt_cache_store(const char *dir, const zt_cache_id *id,
+			      const zitadel_token *token, zitadel_error *err)
+{
+	zitadel_status rc = ZITADEL_ERR_INVALID_ARGUMENT;
+	char name[NAME_MAX_LEN], *owned = NULL, *text = NULL;
+	const char *use;
+	int dirfd = -1;
+	size_t len = 0;
+
+	if (!id_valid(id) || token == NULL || token->access_token == NULL ||
+	    token->access_token[0] == '\0' ||
+	    strlen(token->access_token) > ZT_TOKEN_MAX ||
+	    token->expires_at <= token->obtained_at) {
+		zt_error(err, rc,
+			 "not storing a token without identity, value or "
+			 "positive lifetime in the cache");
+		goto out;
+	}
+	rc = resolve_dir(dir, &owned, &use, err);
+	if (rc != ZITADEL_OK)
+		goto out;
+	rc = entry_text(id, token, &text, &len, err);
+	if (rc != ZITADEL_OK)
+		goto out;
+	rc = open_dir_create(use, &dirfd, err);
+	if (rc != ZITADEL_OK)
+		goto out;
+
+	entry_name(id, name, sizeof(name));
+	rc = store_file(dirfd, use, name, text, len, err);
+out:
 	if (text != NULL) {
 		zt_wipe(text, len);
 		free(text);
 	}
+	if (dirfd >= 0)
+		close(dirfd);
+	free(owned);
+	return rc;
+}
+
+/* ---- documents -------------------------------------------------------- */
+
+static int doc_name_valid(const char *name)
+{
+	size_t len = name != NULL ? strlen(name) : 0;
+
+	return len > 0 && len < DOC_NAME_MAX && name[0] != '.' &&
+	       strchr(name, '/') == NULL;
+}
+
+zitadel_status zt_cache_doc_read(const char *dir, const char *name,
+				 long max_age_s, time_t now, char **out,
+				 size_t *len, zitadel_error *err)
+{
+	zitadel_status rc = ZITADEL_ERR_INVALID_ARGUMENT;
+	char *owned = NULL, *buf = NULL;
+	int dirfd = -1, fd = -1;
+	const char *use;
+	struct stat st;
+	size_t got = 0;
+
+	if (out != NULL)
+		*out = NULL;
+	if (len != NULL)
+		*len = 0;
+	if (out == NULL || len == NULL || !doc_name_valid(name)) {
+		zt_error(err, rc, "cache document without a valid name");
+		goto out;
+	}
+	rc = resolve_dir(dir, &owned, &use, err);
+	if (rc != ZITADEL_OK)
+		goto out;
+	rc = open_dir(use, &dirfd, err);
+	if (rc != ZITADEL_OK || dirfd < 0)
+		goto out;
+
+	fd = openat(dirfd, name,
+		    O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0) {
+		rc = errno == ENOENT ? ZITADEL_OK : open_failed(use, name, err);
+		goto out;
+	}
+	rc = check_file(fd, use, name, &st, err);
+	if (rc != ZITADEL_OK)
+		goto out;
+	/* Stale, or stamped in the future by a clock that went back. */
+	if (now - st.st_mtime > max_age_s || st.st_mtime - now > 60) {
+		rc = ZITADEL_OK;
+		goto out;
+	}
+
+	rc = ZITADEL_ERR_NOMEM;
+	buf = zt_malloc(ZT_CACHE_ENTRY_MAX + 1);
+	if (buf == NULL) {
+		zt_error(err, rc, "out of memory reading the token cache");
+		goto out;
+	}
+	rc = read_entry(fd, buf, ZT_CACHE_ENTRY_MAX, &got, name, err);
+	if (rc != ZITADEL_OK)
+		goto out;
+	if (got > ZT_CACHE_ENTRY_MAX) {
+		discard_entry(dirfd, name, &st);
+		rc = ZITADEL_OK;
+		goto out;
+	}
+	buf[got] = '\0';
+
+	*out = buf;
+	*len = got;
+	buf = NULL;
+	rc = ZITADEL_OK;
+out:
+	free(buf);
+	if (fd >= 0)
+		close(fd);
+	if (dirfd >= 0)
+		close(dirfd);
+	free(owned);
+	return rc;
+}
+
+zitadel_status zt_cache_doc_write(const char *dir, const char *name,
+				  const char *data, size_t len,
+				  zitadel_error *err)
+{
+	zitadel_status rc = ZITADEL_ERR_INVALID_ARGUMENT;
+	char *owned = NULL;
+	const char *use;
+	int dirfd = -1;
+
+	if (!doc_name_valid(name) || data == NULL || len > ZT_CACHE_ENTRY_MAX) {
+		zt_error(err, rc,
+			 "not storing a cache document without a "
+			 "valid name or over the size bound");
+		goto out;
+	}
+	rc = resolve_dir(dir, &owned, &use, err);
+	if (rc != ZITADEL_OK)
+		goto out;
+	rc = open_dir_create(use, &dirfd, err);
+	if (rc != ZITADEL_OK)
+		goto out;
+	rc = store_file(dirfd, use, name, data, len, err);
+out:
 	if (dirfd >= 0)
 		close(dirfd);
 	free(owned);

@@ -146,6 +146,18 @@ void zt_cache_unlock(zt_cache_lock *lock);
 /* Write an entry (0600) by temporary file and rename. */
 zitadel_status zt_cache_store(const char *dir, const zt_cache_id *id,
 			      const zitadel_token *token, zitadel_error *err);
+/*
+ * Documents that are not secret but cost a request, kept beside the tokens
+ * under the same directory rules: the discovery document. name is a plain
+ * file name. A missing document, or one written more than max_age_s ago, is
+ * a miss: ZITADEL_OK with *out NULL. *out is NUL-terminated; free() it.
+ */
+zitadel_status zt_cache_doc_read(const char *dir, const char *name,
+				 long max_age_s, time_t now, char **out,
+				 size_t *len, zitadel_error *err);
+zitadel_status zt_cache_doc_write(const char *dir, const char *name,
+				  const char *data, size_t len,
+				  zitadel_error *err);
 /* Remove an entry; none is not an error. */
 zitadel_status zt_cache_erase(const char *dir, const zt_cache_id *id,
 			      zitadel_error *err);

@@ -5,6 +5,7 @@
  */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -163,15 +164,53 @@ out:
 	return rc;
 }
 
+/*
+ * The discovery document is kept beside the cached tokens for an hour, so
+ * that a cache miss costs one request to the server, not two. A kept
+ * document that no longer parses, or names another issuer, is fetched anew.
+ */
+#define DISCOVERY_MAX_AGE 3600
+
+static void discovery_name(const zitadel_ctx *ctx, char *buf, size_t size)
+{
+	snprintf(buf, size, "discovery-%016llx.json",
+		 zt_fnv1a(ZT_FNV_INIT, ctx->issuer, strlen(ctx->issuer)));
+}
+
+static int discover_from_cache(zitadel_ctx *ctx, const char *name)
+{
+	zitadel_error ignored = ZITADEL_ERROR_INIT;
+	char *doc = NULL;
+	size_t len = 0;
+	int found;
+
+	if (zt_cache_doc_read(ctx->cache_dir, name, DISCOVERY_MAX_AGE,
+			      time(NULL), &doc, &len, &ignored) != ZITADEL_OK ||
+	    doc == NULL)
+		return 0;
+	found = parse_discovery(ctx, doc, len, &ignored) == ZITADEL_OK;
+	free(doc);
+	if (found)
+		zt_log(ctx, ZITADEL_LOG_DEBUG,
+		       "discovery document from the cache");
+	return found;
+}
+
 zitadel_status zt_discover(zitadel_ctx *ctx, zitadel_error *err)
 {
+	zitadel_error ignored = ZITADEL_ERROR_INIT;
 	zt_http_response resp = {0};
 	struct call c = {0};
+	char name[64];
 	zitadel_status rc;
 	char *url = NULL;
 
 	if (ctx->token_endpoint != NULL)
 		return ZITADEL_OK;
+	discovery_name(ctx, name, sizeof(name));
+	if (ctx->cache_enabled && discover_from_cache(ctx, name))
+		return ZITADEL_OK;
+
 	if ((url = zt_asprintf("%s/.well-known/openid-configuration",
 			       ctx->issuer)) == NULL)
 		return zt_error(err, ZITADEL_ERR_NOMEM, "out of memory");
@@ -185,6 +224,11 @@ zitadel_status zt_discover(zitadel_ctx *ctx, zitadel_error *err)
 	if ((rc = zt_http_status(&resp, "discovery", err)) != ZITADEL_OK)
 		goto out;
 	rc = parse_discovery(ctx, resp.body, resp.body_len, err);
+
+	/* Best effort: the token path reports an unusable cache itself. */
+	if (rc == ZITADEL_OK && ctx->cache_enabled)
+		(void)zt_cache_doc_write(ctx->cache_dir, name, resp.body,
+					 resp.body_len, &ignored);
 out:
 	zt_http_response_free(&resp);
 	free(url);

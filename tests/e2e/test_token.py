@@ -9,7 +9,7 @@ import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from test_helper_util import (HELPER, clean_env, helper, users_me,  # noqa: E402
+from test_helper_util import (HELPER, cache_dir, clean_env, helper, users_me,  # noqa: E402
                               token_requests, ztest)
 
 srv = None
@@ -76,6 +76,44 @@ class TokenTest(unittest.TestCase):
         token = self.assert_token(r)
         self.assertEqual(users_me(srv, token), 200)
         self.assertTrue(srv.token_active(token))
+
+    def test_discovery_is_kept_for_the_next_miss(self):
+        """A miss costs one request once the discovery document is kept;
+        --no-cache touches no file and so asks for discovery every time."""
+        disc = "/.well-known/openid-configuration"
+        srv.reset_counts()
+        self.assert_token(helper(self.args(), self.env))
+        self.assertEqual((srv.count(disc), srv.count("/oauth/v2/token")), (1, 1))
+        docs = [n for n in os.listdir(cache_dir(self.env)) if n.startswith("discovery-")]
+        self.assertEqual(len(docs), 1)
+        st = os.stat(os.path.join(cache_dir(self.env), docs[0]))
+        self.assertEqual(st.st_mode & 0o777, 0o600)
+
+        self.assertEqual(helper(self.args()[:-1] + ["erase"], self.env).returncode, 0)
+        self.assert_token(helper(self.args(), self.env))
+        self.assertEqual((srv.count(disc), srv.count("/oauth/v2/token")), (1, 2))
+
+        env = clean_env()
+        for _ in range(2):
+            self.assert_token(helper(self.args(extra=["--no-cache"]), env))
+        self.assertEqual((srv.count(disc), srv.count("/oauth/v2/token")), (3, 4))
+        self.assertFalse(os.path.exists(cache_dir(env)))
+
+    def test_kept_discovery_for_another_issuer_is_refetched(self):
+        """A kept document that names another issuer is not trusted."""
+        self.assert_token(helper(self.args(), self.env))
+        d = cache_dir(self.env)
+        name = [n for n in os.listdir(d) if n.startswith("discovery-")][0]
+        with open(os.path.join(d, name)) as f:
+            doc = json.load(f)
+        doc["issuer"] = "https://elsewhere.example"
+        doc["token_endpoint"] = "https://elsewhere.example/oauth/v2/token"
+        with open(os.path.join(d, name), "w") as f:
+            json.dump(doc, f)
+        self.assertEqual(helper(self.args()[:-1] + ["erase"], self.env).returncode, 0)
+        srv.reset_counts()
+        self.assert_token(helper(self.args(), self.env))
+        self.assertEqual(srv.count("/.well-known/openid-configuration"), 1)
 
     def test_environment_stands_in_for_options(self):
         env = dict(self.env, ZITADEL_ISSUER=srv.issuer,

@@ -856,6 +856,93 @@ static void test_alloc_failures(void **state)
 	expect_hit(f->dir, &ID_A, -1, T0, "tok");
 }
 
+/* Documents: written 0600 in a 0700 dir, read back until they age out. */
+static void test_doc_round_trip_and_age(void **state)
+{
+	struct fixture *f = *state;
+	zitadel_error err = ZITADEL_ERROR_INIT;
+	const char *doc = "{\"issuer\":\"https://id.example.com\"}";
+	char path[256], *out = NULL;
+	struct stat st;
+	size_t len = 0;
+
+	assert_int_equal(zt_cache_doc_read(f->dir,
+					   "discovery-0123456789abcdef.json",
+					   3600, time(NULL), &out, &len, &err),
+			 ZITADEL_OK);
+	assert_null(out);
+
+	assert_int_equal(zt_cache_doc_write(f->dir,
+					    "discovery-0123456789abcdef.json",
+					    doc, strlen(doc), &err),
+			 ZITADEL_OK);
+	snprintf(path, sizeof(path), "%s/discovery-0123456789abcdef.json",
+		 f->dir);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+
+	assert_int_equal(zt_cache_doc_read(f->dir,
+					   "discovery-0123456789abcdef.json",
+					   3600, time(NULL), &out, &len, &err),
+			 ZITADEL_OK);
+	assert_non_null(out);
+	assert_int_equal(len, strlen(doc));
+	assert_string_equal(out, doc);
+	free(out);
+
+	/* An hour and a second later it is a miss; so is a clock gone back. */
+	assert_int_equal(
+	    zt_cache_doc_read(f->dir, "discovery-0123456789abcdef.json", 3600,
+			      time(NULL) + 3601, &out, &len, &err),
+	    ZITADEL_OK);
+	assert_null(out);
+	assert_int_equal(
+	    zt_cache_doc_read(f->dir, "discovery-0123456789abcdef.json", 3600,
+			      time(NULL) - 120, &out, &len, &err),
+	    ZITADEL_OK);
+	assert_null(out);
+}
+
+static void test_doc_refusals(void **state)
+{
+	struct fixture *f = *state;
+	zitadel_error err = ZITADEL_ERROR_INIT;
+	char path[256], *big, *out = NULL;
+	size_t len = 0;
+
+	/* Names that would leave the directory or hide among temp files. */
+	assert_int_equal(zt_cache_doc_write(f->dir, "../x", "{}", 2, &err),
+			 ZITADEL_ERR_INVALID_ARGUMENT);
+	zitadel_error_clear(&err);
+	assert_int_equal(zt_cache_doc_write(f->dir, ".hidden", "{}", 2, &err),
+			 ZITADEL_ERR_INVALID_ARGUMENT);
+	zitadel_error_clear(&err);
+	assert_int_equal(
+	    zt_cache_doc_read(f->dir, "", 3600, T0, &out, &len, &err),
+	    ZITADEL_ERR_INVALID_ARGUMENT);
+	zitadel_error_clear(&err);
+
+	/* Over the entry bound: not written. */
+	big = malloc(ZT_CACHE_ENTRY_MAX + 2);
+	assert_non_null(big);
+	memset(big, 'a', ZT_CACHE_ENTRY_MAX + 1);
+	assert_int_equal(zt_cache_doc_write(f->dir, "d.json", big,
+					    ZT_CACHE_ENTRY_MAX + 1, &err),
+			 ZITADEL_ERR_INVALID_ARGUMENT);
+	zitadel_error_clear(&err);
+	free(big);
+
+	/* A document others can read is refused like a token entry. */
+	assert_int_equal(zt_cache_doc_write(f->dir, "d.json", "{}", 2, &err),
+			 ZITADEL_OK);
+	snprintf(path, sizeof(path), "%s/d.json", f->dir);
+	assert_int_equal(chmod(path, 0644), 0);
+	assert_int_equal(zt_cache_doc_read(f->dir, "d.json", 3600, time(NULL),
+					   &out, &len, &err),
+			 ZITADEL_ERR_CACHE_UNSAFE);
+	assert_null(out);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -889,6 +976,8 @@ int main(void)
 	    T(test_identity_fields_separated),
 	    T(test_dir_default),
 	    T(test_alloc_failures),
+	    T(test_doc_round_trip_and_age),
+	    T(test_doc_refusals),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
