@@ -20,7 +20,7 @@ const char zt_fuzz_target[] = "cache";
 
 static const zt_cache_id id = {
     "https://zitadel.example", "jwt-bearer", "200000000000000002",
-    "100000000000000001", "openid",
+    "100000000000000001",      "openid",
 };
 
 static char entry[NAME_MAX + 1];
@@ -29,8 +29,8 @@ static char entry[NAME_MAX + 1];
  * see what appeared. */
 static void learn_entry_name(const char *dir)
 {
-	zitadel_token tok = {(char *)"seed-token", (char *)"Bearer",
-			     NOW + 3600, NOW, 0};
+	zitadel_token tok = {(char *)"seed-token", (char *)"Bearer", NOW + 3600,
+			     NOW, 0};
 	zitadel_error err = ZITADEL_ERROR_INIT;
 	struct dirent *e;
 	DIR *d;

@@ -13,9 +13,14 @@ const char zt_fuzz_target[] = "introspection";
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const char *const claims[] = {"sub", "username", "client_id",
-					     "scope", "iss", "aud",
-					     "urn:zitadel:iam:user:resourceowner:id"};
+	static const char *const claims[] = {
+	    "sub",
+	    "username",
+	    "client_id",
+	    "scope",
+	    "iss",
+	    "aud",
+	    "urn:zitadel:iam:user:resourceowner:id"};
 	zitadel_error err = ZITADEL_ERROR_INIT;
 	zitadel_introspection *in = NULL;
 	zitadel_status st;

@@ -18,8 +18,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	zitadel_keyfile *key = NULL;
 	zitadel_status st;
 
-	st = zitadel_keyfile_parse((const char *)data, size, "fuzz", &key,
-				   &err);
+	st =
+	    zitadel_keyfile_parse((const char *)data, size, "fuzz", &key, &err);
 	if (st == ZITADEL_OK) {
 		if (key == NULL || zitadel_keyfile_key_id(key) == NULL ||
 		    zitadel_keyfile_subject(key) == NULL ||

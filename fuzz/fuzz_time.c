@@ -24,8 +24,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		/* What parses must survive a round trip through the formatter
 		 * (which writes UTC with no fraction). */
 		zt_time_format(t, buf, sizeof(buf));
-		if (buf[0] != '\0' && (zt_time_parse(buf, &again) != 0 ||
-				       again != t))
+		if (buf[0] != '\0' &&
+		    (zt_time_parse(buf, &again) != 0 || again != t))
 			abort();
 	}
 	free(s);

@@ -123,7 +123,8 @@ int main(int argc, char **argv)
 				return 1;
 			total += n;
 		}
-		fprintf(stderr, "replay %s: %d inputs\n", zt_fuzz_target, total);
+		fprintf(stderr, "replay %s: %d inputs\n", zt_fuzz_target,
+			total);
 		return 0;
 	}
 

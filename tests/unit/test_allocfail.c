@@ -104,8 +104,8 @@ static zitadel_status op_keyfile_parse(void *state, zitadel_error *err)
 	zitadel_status st;
 
 	(void)state;
-	st = zitadel_keyfile_parse(key_json, strlen(key_json), "mem", &key,
-				   err);
+	st =
+	    zitadel_keyfile_parse(key_json, strlen(key_json), "mem", &key, err);
 	zitadel_keyfile_free(key);
 	return st;
 }
@@ -259,8 +259,10 @@ static zitadel_status op_pat_added_parse(void *state, zitadel_error *err)
 static void test_keyfile(void **state)
 {
 	(void)state;
-	assert_true(walk("keyfile_load", op_keyfile_load, NULL, JANSSON_PLAIN) > 0);
-	assert_true(walk("keyfile_parse", op_keyfile_parse, NULL, JANSSON_PLAIN) > 0);
+	assert_true(walk("keyfile_load", op_keyfile_load, NULL, JANSSON_PLAIN) >
+		    0);
+	assert_true(
+	    walk("keyfile_parse", op_keyfile_parse, NULL, JANSSON_PLAIN) > 0);
 }
 
 static void test_assertion(void **state)
@@ -272,18 +274,20 @@ static void test_assertion(void **state)
 	assert_int_equal(zitadel_keyfile_parse(key_json, strlen(key_json),
 					       "mem", &key, &err),
 			 ZITADEL_OK);
-	assert_true(walk("assertion_build", op_assertion, key, JANSSON_PLAIN) > 0);
+	assert_true(walk("assertion_build", op_assertion, key, JANSSON_PLAIN) >
+		    0);
 	zitadel_keyfile_free(key);
 }
 
 static void test_responses(void **state)
 {
 	(void)state;
-	assert_true(walk("token_parse", op_token_parse, NULL, JANSSON_PLAIN) > 0);
-	assert_true(walk("introspection_parse", op_introspection_parse,
-			 NULL, JANSSON_PLAIN) > 0);
-	assert_true(walk("key_list_parse", op_key_list_parse, NULL,
+	assert_true(walk("token_parse", op_token_parse, NULL, JANSSON_PLAIN) >
+		    0);
+	assert_true(walk("introspection_parse", op_introspection_parse, NULL,
 			 JANSSON_PLAIN) > 0);
+	assert_true(
+	    walk("key_list_parse", op_key_list_parse, NULL, JANSSON_PLAIN) > 0);
 	assert_true(walk("pat_added_parse", op_pat_added_parse, NULL,
 			 JANSSON_PLAIN) > 0);
 }
@@ -305,14 +309,17 @@ static void test_error_bodies(void **state)
 static void test_config(void **state)
 {
 	(void)state;
-	assert_true(walk("config_load", op_config_load, NULL, JANSSON_PLAIN) > 0);
+	assert_true(walk("config_load", op_config_load, NULL, JANSSON_PLAIN) >
+		    0);
 }
 
 static void test_cache(void **state)
 {
 	(void)state;
-	assert_true(walk("cache_store", op_cache_store, NULL, JANSSON_FAILS) > 0);
-	assert_true(walk("cache_lookup", op_cache_lookup, NULL, JANSSON_PLAIN) > 0);
+	assert_true(walk("cache_store", op_cache_store, NULL, JANSSON_FAILS) >
+		    0);
+	assert_true(walk("cache_lookup", op_cache_lookup, NULL, JANSSON_PLAIN) >
+		    0);
 }
 
 static void write_file(const char *path, const char *text)
