@@ -1,7 +1,8 @@
 /*
- * commands.c: one function per zitadelctl command. Each checks its input,
- * connects, makes its call and prints the result; secrets received go only
- * where the user said (--output-file or --show-secret).
+ * commands.c: what each zitadelctl command does. Most connect, make one
+ * call and print its answer through run(); the three that receive a
+ * secret share run_secret(), so secrets go only where the user said
+ * (--output-file or --show-secret).
  */
 #include "config.h"
 
@@ -35,15 +36,84 @@ static const column pat_cols[] = {
     {NULL, NULL},
 };
 
-/* {"details": ...} for update and the removals. */
-static int print_details(app *a, zitadel_details *d)
+/* ---- one call, its answer printed ------------------------------------- */
+
+/* A command's library call. On success *out is the answer as JSON (NULL
+ * when that ran out of memory, which output() reports). */
+typedef zitadel_status (*call_fn)(app *a, json_t **out, zitadel_error *err);
+
+static int run(app *a, call_fn call, const column *cols, int list)
+{
+	zitadel_error err = ZITADEL_ERROR_INIT;
+	json_t *j = NULL;
+	int rc;
+
+	rc = app_connect(a);
+	if (rc != EXIT_OK)
+		return rc;
+	if (call(a, &j, &err) != ZITADEL_OK)
+		return fail(a, &err);
+	return output(a, j, cols, list);
+}
+
+/* {"details": ...}, the answer of update and the removals; frees d. */
+static json_t *details_result(zitadel_details *d)
 {
 	json_t *o = json_object();
 
 	if (o != NULL)
 		json_object_set_new(o, "details", details_json(d));
 	zitadel_details_free(d);
-	return output(a, o, details_cols, 0);
+	return o;
+}
+
+/* {"<id_name>": id, "details": ...}, the answer of the add calls. */
+static json_t *added_result(const char *id_name, const char *id,
+			    const zitadel_details *d)
+{
+	json_t *o = json_object();
+
+	if (o != NULL) {
+		json_object_set_new(o, id_name, json_string(id));
+		json_object_set_new(o, "details", details_json(d));
+	}
+	return o;
+}
+
+/* {"details": ..., "result": items}; takes items. */
+static json_t *list_result(const zitadel_list_details *d, json_t *items)
+{
+	json_t *o = json_object();
+
+	if (o == NULL) {
+		json_decref(items);
+		return NULL;
+	}
+	json_object_set_new(o, "details", list_details_json(d));
+	json_object_set_new(o, "result", items);
+	return o;
+}
+
+/* --all does not go with --offset or --limit. */
+static int list_check(app *a)
+{
+	const options *o = a->opt;
+
+	if ((o->given & O_ALL) && (o->given & (O_OFFSET | O_LIMIT)))
+		return fail_msg(a, EXIT_USAGE,
+				"--all fetches every page; it does not go "
+				"with --offset or --limit");
+	return EXIT_OK;
+}
+
+/* The page --offset/--limit ask for, or NULL for every page. */
+static const zitadel_list_query *page_query(const options *o,
+					    zitadel_list_query *q)
+{
+	q->offset = o->offset;
+	q->limit = o->limit;
+	q->asc = o->asc;
+	return (o->given & (O_OFFSET | O_LIMIT)) ? q : NULL;
 }
 
 /* ---- secrets received ------------------------------------------------- */
@@ -76,10 +146,7 @@ static int secret_prepare(app *a, secret_out *so)
 	return EXIT_OK;
 }
 
-/*
- * Store the secret in the prepared file. On failure the caller takes the
- * new credential back on the server, so nothing usable is left unowned.
- */
+/* Store the secret in the prepared file. */
 static int secret_store(app *a, secret_out *so, const char *data, size_t len)
 {
 	char msg[512];
@@ -89,18 +156,187 @@ static int secret_store(app *a, secret_out *so, const char *data, size_t len)
 	return EXIT_OK;
 }
 
-/* Put the secret (shown) or the file's path into the result. */
-static void secret_result(app *a, json_t *o, const char *name,
-			  const char *value)
+/* The secret plus a newline, as the secret-file readers expect. */
+static char *with_newline(const char *s, size_t *len)
 {
-	if (a->opt->show_secret)
-		json_object_set_new(o, name, json_string(value));
+	size_t n = strlen(s);
+	char *line = malloc(n + 2);
+
+	if (line != NULL) {
+		memcpy(line, s, n);
+		line[n] = '\n';
+		line[n + 1] = '\0';
+		*len = n + 1;
+	}
+	return line;
+}
+
+static int store_line(app *a, secret_out *so, const char *secret)
+{
+	size_t len = 0;
+	char *line;
+	int rc;
+
+	line = with_newline(secret, &len);
+	if (line == NULL)
+		return fail_msg(a, EXIT_LOCAL, "out of memory");
+	rc = secret_store(a, so, line, len);
+	secret_free(line);
+	return rc;
+}
+
+/* What a secret-making call returned: one of the three results, and views
+ * into it. */
+typedef struct received {
+	zitadel_machine_key_added *key;
+	zitadel_pat_added *pat;
+	zitadel_machine_secret *secret;
+	const char *id;
+	const zitadel_details *details;
+	const char *text; /* the secret */
+	size_t len;
+} received;
+
+/* A command that receives a secret. */
+typedef struct secret_command {
+	zitadel_status (*make)(app *a, received *r, zitadel_error *err);
+	/* takes a key or PAT back by id; NULL: the client secret */
+	zitadel_status (*remove)(zitadel_ctx *ctx, const char *user_id,
+				 const char *id, zitadel_details **out,
+				 zitadel_error *err);
+	const char *noun;          /* "key", "token": in take-back messages */
+	const char *secret_what;   /* "key file": when the server sent none */
+	const char *id_header;     /* "KEY_ID" */
+	const char *id_name;       /* "keyId" */
+	const char *secret_header; /* "TOKEN", the column under --show-secret */
+	const char *secret_name;   /* "token" */
+	/* the secret is a key file: stored as it is, shown as the JSON
+	 * object it is or printed after the table */
+	int key_file;
+} secret_command;
+
+/*
+ * Take the new credential back on the server after its secret could not
+ * be stored, so that nothing usable is left unowned.
+ */
+static void take_back(app *a, const secret_command *sc, const received *r)
+{
+	const char *user_id = a->opt->args[0];
+	zitadel_error err = ZITADEL_ERROR_INIT;
+
+	if (sc->remove == NULL) {
+		if (zitadel_machine_secret_remove(a->ctx, user_id, NULL,
+						  &err) != ZITADEL_OK)
+			fprintf(stderr,
+				"zitadelctl: %s: the new secret is left on "
+				"the server: %s\n",
+				a->call, err.message);
+		return;
+	}
+	if (sc->remove(a->ctx, user_id, r->id, NULL, &err) == ZITADEL_OK)
+		fprintf(stderr, "zitadelctl: %s: %s %s removed again\n",
+			a->call, sc->noun, r->id);
 	else
-		json_object_set_new(o, "outputFile",
-				    json_string(a->opt->output_file));
+		fprintf(stderr,
+			"zitadelctl: %s: %s %s is left on the server: %s\n",
+			a->call, sc->noun, r->id, err.message);
+}
+
+/* The answer with the file's path or, under --show-secret, the secret. */
+static json_t *secret_result(app *a, const secret_command *sc,
+			     const received *r)
+{
+	const options *o = a->opt;
+	json_t *j = added_result(sc->id_name, r->id, r->details);
+
+	if (j == NULL)
+		return NULL;
+	if (o->output_file != NULL)
+		json_object_set_new(j, "outputFile",
+				    json_string(o->output_file));
+	else if (!sc->key_file)
+		json_object_set_new(j, sc->secret_name, json_string(r->text));
+	else if (o->output == OUTPUT_JSON)
+		/* the key file itself, as the object it is */
+		json_object_set_new(j, sc->secret_name,
+				    json_loadb(r->text, r->len, 0, NULL));
+	return j;
+}
+
+static int run_secret(app *a, const secret_command *sc)
+{
+	const options *o = a->opt;
+	zitadel_error err = ZITADEL_ERROR_INIT;
+	column cols[] = {
+	    {sc->id_header, sc->id_name},
+	    {"CREATED", "details.creationDate"},
+	    {NULL, NULL},
+	    {NULL, NULL},
+	};
+	received r;
+	secret_out so;
+	int rc;
+
+	memset(&r, 0, sizeof(r));
+	rc = secret_prepare(a, &so);
+	if (rc == EXIT_OK)
+		rc = app_connect(a);
+	if (rc != EXIT_OK)
+		goto out;
+	if (sc->make(a, &r, &err) != ZITADEL_OK) {
+		rc = fail(a, &err);
+		goto out;
+	}
+	if (r.text == NULL) {
+		rc = fail_msg(a, EXIT_SERVER, "the server sent no %s",
+			      sc->secret_what);
+		take_back(a, sc, &r);
+		goto out;
+	}
+	if (o->output_file != NULL) {
+		rc = sc->key_file ? secret_store(a, &so, r.text, r.len)
+				  : store_line(a, &so, r.text);
+		if (rc != EXIT_OK) {
+			take_back(a, sc, &r);
+			goto out;
+		}
+	}
+
+	if (o->output_file != NULL) {
+		cols[2].header = "OUTPUT_FILE";
+		cols[2].path = "outputFile";
+	} else if (!sc->key_file) {
+		cols[2].header = sc->secret_header;
+		cols[2].path = sc->secret_name;
+	}
+	rc = output(a, secret_result(a, sc, &r), cols, 0);
+	if (rc == EXIT_OK && sc->key_file && o->show_secret &&
+	    o->output != OUTPUT_JSON)
+		printf("%s\n", r.text);
+out:
+	secret_out_abort(&so);
+	zitadel_machine_key_added_free(r.key);
+	zitadel_pat_added_free(r.pat);
+	zitadel_machine_secret_free(r.secret);
+	return rc;
 }
 
 /* ---- machine users ---------------------------------------------------- */
+
+static zitadel_status machine_add(app *a, json_t **out, zitadel_error *err)
+{
+	const options *o = a->opt;
+	zitadel_machine_user_new req = {o->args[0], o->name, o->description,
+					o->token_type, o->user_id};
+	zitadel_machine_user_added *added = NULL;
+	zitadel_status st;
+
+	st = zitadel_machine_user_add(a->ctx, &req, &added, err);
+	if (st == ZITADEL_OK)
+		*out = added_result("userId", added->user_id, &added->details);
+	zitadel_machine_user_added_free(added);
+	return st;
+}
 
 int cmd_machine_add(app *a)
 {
@@ -111,53 +347,63 @@ int cmd_machine_add(app *a)
 	    {"RESOURCE_OWNER", "details.resourceOwner"},
 	    {NULL, NULL},
 	};
-	const options *o = a->opt;
-	zitadel_machine_user_new req = {o->args[0], o->name, o->description,
-					o->token_type, o->user_id};
-	zitadel_machine_user_added *added = NULL;
-	zitadel_error err = ZITADEL_ERROR_INIT;
-	json_t *j;
-	int rc;
 
-	if (o->name == NULL)
+	if (a->opt->name == NULL)
 		return fail_msg(a, EXIT_USAGE, "--name NAME is required");
-	rc = app_connect(a);
-	if (rc != EXIT_OK)
-		return rc;
-	if (zitadel_machine_user_add(a->ctx, &req, &added, &err) != ZITADEL_OK)
-		return fail(a, &err);
-	j = json_object();
-	if (j != NULL) {
-		json_object_set_new(j, "userId", json_string(added->user_id));
-		json_object_set_new(j, "details",
-				    details_json(&added->details));
-	}
-	zitadel_machine_user_added_free(added);
-	return output(a, j, cols, 0);
+	return run(a, machine_add, cols, 0);
 }
 
-int cmd_machine_update(app *a)
+static zitadel_status machine_update(app *a, json_t **out, zitadel_error *err)
 {
 	const options *o = a->opt;
 	zitadel_machine_user_change req = {o->name, o->description,
 					   o->token_type};
-	zitadel_error err = ZITADEL_ERROR_INIT;
 	zitadel_details *d = NULL;
-	int rc;
+	zitadel_status st;
 
-	if (o->name == NULL)
+	st = zitadel_machine_user_update(a->ctx, o->args[0], &req, &d, err);
+	if (st == ZITADEL_OK)
+		*out = details_result(d);
+	return st;
+}
+
+int cmd_machine_update(app *a)
+{
+	if (a->opt->name == NULL)
 		return fail_msg(a, EXIT_USAGE, "--name NAME is required");
-	rc = app_connect(a);
-	if (rc != EXIT_OK)
-		return rc;
-	if (zitadel_machine_user_update(a->ctx, o->args[0], &req, &d, &err) !=
-	    ZITADEL_OK)
-		return fail(a, &err);
-	return print_details(a, d);
+	return run(a, machine_update, details_cols, 0);
 }
 
 /* ---- machine keys ----------------------------------------------------- */
 
+static zitadel_status key_make(app *a, received *r, zitadel_error *err)
+{
+	zitadel_machine_key_new req = {a->opt->expires, NULL};
+	zitadel_status st;
+
+	st = zitadel_machine_key_add(a->ctx, a->opt->args[0], &req, &r->key,
+				     err);
+	if (st == ZITADEL_OK) {
+		r->id = r->key->key_id;
+		r->details = &r->key->details;
+		r->text = r->key->key_details;
+		r->len = r->key->key_details_len;
+	}
+	return st;
+}
+
+static const secret_command key_add_command = {
+    .make = key_make,
+    .remove = zitadel_machine_key_remove,
+    .noun = "key",
+    .secret_what = "key file",
+    .id_header = "KEY_ID",
+    .id_name = "keyId",
+    .secret_name = "keyDetails",
+    .key_file = 1,
+};
+
+/* Only the public key is uploaded: there is no secret to handle. */
 static int key_add_public(app *a)
 {
 	static const column cols[] = {
@@ -188,178 +434,78 @@ static int key_add_public(app *a)
 	free(pem);
 	if (rc != EXIT_OK)
 		return rc;
-	j = json_object();
-	if (j != NULL) {
-		json_object_set_new(j, "keyId", json_string(added->key_id));
-		json_object_set_new(j, "details",
-				    details_json(&added->details));
-	}
+	j = added_result("keyId", added->key_id, &added->details);
 	zitadel_machine_key_added_free(added);
 	return output(a, j, cols, 0);
 }
 
-/* Take a just-made key back after its key file could not be stored. */
-static void key_take_back(app *a, const char *user_id, const char *key_id)
-{
-	zitadel_error err = ZITADEL_ERROR_INIT;
-
-	if (zitadel_machine_key_remove(a->ctx, user_id, key_id, NULL, &err) ==
-	    ZITADEL_OK)
-		fprintf(stderr, "zitadelctl: %s: key %s removed again\n",
-			a->call, key_id);
-	else
-		fprintf(stderr,
-			"zitadelctl: %s: key %s is left on the server: %s\n",
-			a->call, key_id, err.message);
-}
-
 int cmd_key_add(app *a)
 {
-	static const column to_file[] = {
-	    {"KEY_ID", "keyId"},
-	    {"CREATED", "details.creationDate"},
-	    {"OUTPUT_FILE", "outputFile"},
-	    {NULL, NULL},
-	};
-	static const column shown[] = {
-	    {"KEY_ID", "keyId"},
-	    {"CREATED", "details.creationDate"},
-	    {NULL, NULL},
-	};
-	const options *o = a->opt;
-	zitadel_machine_key_new req = {o->expires, NULL};
-	zitadel_machine_key_added *added = NULL;
-	zitadel_error err = ZITADEL_ERROR_INIT;
-	secret_out so;
-	json_t *j = NULL;
-	int rc;
-
-	if (o->public_key != NULL)
+	if (a->opt->public_key != NULL)
 		return key_add_public(a);
-	rc = secret_prepare(a, &so);
-	if (rc == EXIT_OK)
-		rc = app_connect(a);
-	if (rc != EXIT_OK)
-		goto out;
-	if (zitadel_machine_key_add(a->ctx, o->args[0], &req, &added, &err) !=
-	    ZITADEL_OK) {
-		rc = fail(a, &err);
-		goto out;
-	}
-	if (added->key_details == NULL) {
-		rc = fail_msg(a, EXIT_SERVER, "the server sent no key file");
-		key_take_back(a, o->args[0], added->key_id);
-		goto out;
-	}
-	if (o->output_file != NULL &&
-	    (rc = secret_store(a, &so, added->key_details,
-			       added->key_details_len)) != EXIT_OK) {
-		key_take_back(a, o->args[0], added->key_id);
-		goto out;
-	}
+	return run_secret(a, &key_add_command);
+}
 
-	j = json_object();
-	if (j != NULL) {
-		json_object_set_new(j, "keyId", json_string(added->key_id));
-		json_object_set_new(j, "details",
-				    details_json(&added->details));
-		if (o->output_file != NULL)
-			secret_result(a, j, NULL, NULL);
-	}
-	if (o->show_secret && o->output == OUTPUT_JSON && j != NULL)
-		/* the key file itself, as the object it is */
-		json_object_set_new(j, "keyDetails",
-				    json_loadb(added->key_details,
-					       added->key_details_len, 0,
-					       NULL));
-	rc = output(a, j, o->show_secret ? shown : to_file, 0);
-	if (rc == EXIT_OK && o->show_secret && o->output != OUTPUT_JSON)
-		printf("%s\n", added->key_details);
-	j = NULL;
-out:
-	secret_out_abort(&so);
-	json_decref(j);
-	zitadel_machine_key_added_free(added);
-	return rc;
+static zitadel_status key_get(app *a, json_t **out, zitadel_error *err)
+{
+	zitadel_machine_key *k = NULL;
+	zitadel_status st;
+
+	st = zitadel_machine_key_get(a->ctx, a->opt->args[0], a->opt->args[1],
+				     &k, err);
+	if (st == ZITADEL_OK)
+		*out = key_json(k);
+	zitadel_machine_key_free(k);
+	return st;
 }
 
 int cmd_key_get(app *a)
 {
-	zitadel_error err = ZITADEL_ERROR_INIT;
-	zitadel_machine_key *k = NULL;
-	json_t *j;
-	int rc;
-
-	rc = app_connect(a);
-	if (rc != EXIT_OK)
-		return rc;
-	if (zitadel_machine_key_get(a->ctx, a->opt->args[0], a->opt->args[1],
-				    &k, &err) != ZITADEL_OK)
-		return fail(a, &err);
-	j = key_json(k);
-	zitadel_machine_key_free(k);
-	return output(a, j, key_cols, 0);
+	return run(a, key_get, key_cols, 0);
 }
 
-/* One page from --offset/--limit, or every page. */
-static int list_query(app *a, zitadel_list_query *q, int *all)
+static zitadel_status key_list(app *a, json_t **out, zitadel_error *err)
 {
-	const options *o = a->opt;
+	zitadel_machine_keys *l = NULL;
+	zitadel_list_query q;
+	zitadel_status st;
+	json_t *items;
+	size_t i;
 
-	*all = !(o->given & (O_OFFSET | O_LIMIT));
-	if ((o->given & O_ALL) && (o->given & (O_OFFSET | O_LIMIT)))
-		return fail_msg(a, EXIT_USAGE,
-				"--all fetches every page; it does not go "
-				"with --offset or --limit");
-	q->offset = o->offset;
-	q->limit = o->limit;
-	q->asc = o->asc;
-	return EXIT_OK;
+	st = zitadel_machine_key_list(a->ctx, a->opt->args[0],
+				      page_query(a->opt, &q), &l, err);
+	if (st != ZITADEL_OK)
+		return st;
+	items = json_array();
+	for (i = 0; items != NULL && i < l->count; i++)
+		json_array_append_new(items, key_json(&l->keys[i]));
+	*out = list_result(&l->details, items);
+	zitadel_machine_keys_free(l);
+	return ZITADEL_OK;
 }
 
 int cmd_key_list(app *a)
 {
-	zitadel_error err = ZITADEL_ERROR_INIT;
-	zitadel_machine_keys *l = NULL;
-	zitadel_list_query q;
-	json_t *j, *arr;
-	size_t i;
-	int rc, all;
+	int rc = list_check(a);
 
-	rc = list_query(a, &q, &all);
-	if (rc == EXIT_OK)
-		rc = app_connect(a);
-	if (rc != EXIT_OK)
-		return rc;
-	if (zitadel_machine_key_list(a->ctx, a->opt->args[0], all ? NULL : &q,
-				     &l, &err) != ZITADEL_OK)
-		return fail(a, &err);
-	j = json_object();
-	arr = json_array();
-	for (i = 0; arr != NULL && i < l->count; i++)
-		json_array_append_new(arr, key_json(&l->keys[i]));
-	if (j != NULL) {
-		json_object_set_new(j, "details",
-				    list_details_json(&l->details));
-		json_object_set_new(j, "result", arr);
-	}
-	zitadel_machine_keys_free(l);
-	return output(a, j, key_cols, 1);
+	return rc != EXIT_OK ? rc : run(a, key_list, key_cols, 1);
+}
+
+static zitadel_status key_remove(app *a, json_t **out, zitadel_error *err)
+{
+	zitadel_details *d = NULL;
+	zitadel_status st;
+
+	st = zitadel_machine_key_remove(a->ctx, a->opt->args[0],
+					a->opt->args[1], &d, err);
+	if (st == ZITADEL_OK)
+		*out = details_result(d);
+	return st;
 }
 
 int cmd_key_remove(app *a)
 {
-	zitadel_error err = ZITADEL_ERROR_INIT;
-	zitadel_details *d = NULL;
-	int rc;
-
-	rc = app_connect(a);
-	if (rc != EXIT_OK)
-		return rc;
-	if (zitadel_machine_key_remove(a->ctx, a->opt->args[0], a->opt->args[1],
-				       &d, &err) != ZITADEL_OK)
-		return fail(a, &err);
-	return print_details(a, d);
+	return run(a, key_remove, details_cols, 0);
 }
 
 /* ---- enroll and rotate ------------------------------------------------ */
@@ -470,231 +616,139 @@ out:
 
 /* ---- personal access tokens ------------------------------------------- */
 
-static void pat_take_back(app *a, const char *user_id, const char *token_id)
+static zitadel_status pat_make(app *a, received *r, zitadel_error *err)
 {
-	zitadel_error err = ZITADEL_ERROR_INIT;
+	zitadel_status st;
 
-	if (zitadel_pat_remove(a->ctx, user_id, token_id, NULL, &err) ==
-	    ZITADEL_OK)
-		fprintf(stderr, "zitadelctl: %s: token %s removed again\n",
-			a->call, token_id);
-	else
-		fprintf(stderr,
-			"zitadelctl: %s: token %s is left on the server: %s\n",
-			a->call, token_id, err.message);
-}
-
-/* The secret plus a newline, as the secret-file readers expect. */
-static char *with_newline(const char *s, size_t *len)
-{
-	size_t n = strlen(s);
-	char *line = malloc(n + 2);
-
-	if (line != NULL) {
-		memcpy(line, s, n);
-		line[n] = '\n';
-		line[n + 1] = '\0';
-		*len = n + 1;
+	st = zitadel_pat_add(a->ctx, a->opt->args[0], a->opt->expires, &r->pat,
+			     err);
+	if (st == ZITADEL_OK) {
+		r->id = r->pat->token_id;
+		r->details = &r->pat->details;
+		r->text = r->pat->token;
 	}
-	return line;
+	return st;
 }
 
-static int store_line(app *a, secret_out *so, const char *secret)
-{
-	size_t len = 0;
-	char *line;
-	int rc;
-
-	line = with_newline(secret, &len);
-	if (line == NULL)
-		return fail_msg(a, EXIT_LOCAL, "out of memory");
-	rc = secret_store(a, so, line, len);
-	secret_free(line);
-	return rc;
-}
+static const secret_command pat_add_command = {
+    .make = pat_make,
+    .remove = zitadel_pat_remove,
+    .noun = "token",
+    .secret_what = "token",
+    .id_header = "TOKEN_ID",
+    .id_name = "tokenId",
+    .secret_header = "TOKEN",
+    .secret_name = "token",
+};
 
 int cmd_pat_add(app *a)
 {
-	static const column to_file[] = {
-	    {"TOKEN_ID", "tokenId"},
-	    {"CREATED", "details.creationDate"},
-	    {"OUTPUT_FILE", "outputFile"},
-	    {NULL, NULL},
-	};
-	static const column shown[] = {
-	    {"TOKEN_ID", "tokenId"},
-	    {"CREATED", "details.creationDate"},
-	    {"TOKEN", "token"},
-	    {NULL, NULL},
-	};
-	const options *o = a->opt;
-	zitadel_error err = ZITADEL_ERROR_INIT;
-	zitadel_pat_added *added = NULL;
-	secret_out so;
-	json_t *j;
-	int rc;
+	return run_secret(a, &pat_add_command);
+}
 
-	rc = secret_prepare(a, &so);
-	if (rc == EXIT_OK)
-		rc = app_connect(a);
-	if (rc != EXIT_OK)
-		goto out;
-	if (zitadel_pat_add(a->ctx, o->args[0], o->expires, &added, &err) !=
-	    ZITADEL_OK) {
-		rc = fail(a, &err);
-		goto out;
-	}
-	if (o->output_file != NULL &&
-	    (rc = store_line(a, &so, added->token)) != EXIT_OK) {
-		pat_take_back(a, o->args[0], added->token_id);
-		goto out;
-	}
-	j = json_object();
-	if (j != NULL) {
-		json_object_set_new(j, "tokenId", json_string(added->token_id));
-		json_object_set_new(j, "details",
-				    details_json(&added->details));
-		secret_result(a, j, "token", added->token);
-	}
-	rc = output(a, j, o->show_secret ? shown : to_file, 0);
-out:
-	secret_out_abort(&so);
-	zitadel_pat_added_free(added);
-	return rc;
+static zitadel_status pat_get(app *a, json_t **out, zitadel_error *err)
+{
+	zitadel_pat *p = NULL;
+	zitadel_status st;
+
+	st = zitadel_pat_get(a->ctx, a->opt->args[0], a->opt->args[1], &p, err);
+	if (st == ZITADEL_OK)
+		*out = pat_json(p);
+	zitadel_pat_free(p);
+	return st;
 }
 
 int cmd_pat_get(app *a)
 {
-	zitadel_error err = ZITADEL_ERROR_INIT;
-	zitadel_pat *p = NULL;
-	json_t *j;
-	int rc;
+	return run(a, pat_get, pat_cols, 0);
+}
 
-	rc = app_connect(a);
-	if (rc != EXIT_OK)
-		return rc;
-	if (zitadel_pat_get(a->ctx, a->opt->args[0], a->opt->args[1], &p,
-			    &err) != ZITADEL_OK)
-		return fail(a, &err);
-	j = pat_json(p);
-	zitadel_pat_free(p);
-	return output(a, j, pat_cols, 0);
+static zitadel_status pat_list(app *a, json_t **out, zitadel_error *err)
+{
+	zitadel_list_query q;
+	zitadel_pats *l = NULL;
+	zitadel_status st;
+	json_t *items;
+	size_t i;
+
+	st = zitadel_pat_list(a->ctx, a->opt->args[0], page_query(a->opt, &q),
+			      &l, err);
+	if (st != ZITADEL_OK)
+		return st;
+	items = json_array();
+	for (i = 0; items != NULL && i < l->count; i++)
+		json_array_append_new(items, pat_json(&l->pats[i]));
+	*out = list_result(&l->details, items);
+	zitadel_pats_free(l);
+	return ZITADEL_OK;
 }
 
 int cmd_pat_list(app *a)
 {
-	zitadel_error err = ZITADEL_ERROR_INIT;
-	zitadel_pats *l = NULL;
-	zitadel_list_query q;
-	json_t *j, *arr;
-	size_t i;
-	int rc, all;
+	int rc = list_check(a);
 
-	rc = list_query(a, &q, &all);
-	if (rc == EXIT_OK)
-		rc = app_connect(a);
-	if (rc != EXIT_OK)
-		return rc;
-	if (zitadel_pat_list(a->ctx, a->opt->args[0], all ? NULL : &q, &l,
-			     &err) != ZITADEL_OK)
-		return fail(a, &err);
-	j = json_object();
-	arr = json_array();
-	for (i = 0; arr != NULL && i < l->count; i++)
-		json_array_append_new(arr, pat_json(&l->pats[i]));
-	if (j != NULL) {
-		json_object_set_new(j, "details",
-				    list_details_json(&l->details));
-		json_object_set_new(j, "result", arr);
-	}
-	zitadel_pats_free(l);
-	return output(a, j, pat_cols, 1);
+	return rc != EXIT_OK ? rc : run(a, pat_list, pat_cols, 1);
+}
+
+static zitadel_status pat_remove(app *a, json_t **out, zitadel_error *err)
+{
+	zitadel_details *d = NULL;
+	zitadel_status st;
+
+	st = zitadel_pat_remove(a->ctx, a->opt->args[0], a->opt->args[1], &d,
+				err);
+	if (st == ZITADEL_OK)
+		*out = details_result(d);
+	return st;
 }
 
 int cmd_pat_remove(app *a)
 {
-	zitadel_error err = ZITADEL_ERROR_INIT;
-	zitadel_details *d = NULL;
-	int rc;
-
-	rc = app_connect(a);
-	if (rc != EXIT_OK)
-		return rc;
-	if (zitadel_pat_remove(a->ctx, a->opt->args[0], a->opt->args[1], &d,
-			       &err) != ZITADEL_OK)
-		return fail(a, &err);
-	return print_details(a, d);
+	return run(a, pat_remove, details_cols, 0);
 }
 
 /* ---- machine secret --------------------------------------------------- */
 
+static zitadel_status secret_make(app *a, received *r, zitadel_error *err)
+{
+	zitadel_status st;
+
+	st = zitadel_machine_secret_generate(a->ctx, a->opt->args[0],
+					     &r->secret, err);
+	if (st == ZITADEL_OK) {
+		r->id = r->secret->client_id;
+		r->details = &r->secret->details;
+		r->text = r->secret->client_secret;
+	}
+	return st;
+}
+
+static const secret_command secret_generate_command = {
+    .make = secret_make,
+    .secret_what = "client secret",
+    .id_header = "CLIENT_ID",
+    .id_name = "clientId",
+    .secret_header = "CLIENT_SECRET",
+    .secret_name = "clientSecret",
+};
+
 int cmd_secret_generate(app *a)
 {
-	static const column to_file[] = {
-	    {"CLIENT_ID", "clientId"},
-	    {"CREATED", "details.creationDate"},
-	    {"OUTPUT_FILE", "outputFile"},
-	    {NULL, NULL},
-	};
-	static const column shown[] = {
-	    {"CLIENT_ID", "clientId"},
-	    {"CREATED", "details.creationDate"},
-	    {"CLIENT_SECRET", "clientSecret"},
-	    {NULL, NULL},
-	};
-	const options *o = a->opt;
-	zitadel_error err = ZITADEL_ERROR_INIT;
-	zitadel_machine_secret *s = NULL;
-	secret_out so;
-	json_t *j;
-	int rc;
+	return run_secret(a, &secret_generate_command);
+}
 
-	rc = secret_prepare(a, &so);
-	if (rc == EXIT_OK)
-		rc = app_connect(a);
-	if (rc != EXIT_OK)
-		goto out;
-	if (zitadel_machine_secret_generate(a->ctx, o->args[0], &s, &err) !=
-	    ZITADEL_OK) {
-		rc = fail(a, &err);
-		goto out;
-	}
-	if (o->output_file != NULL &&
-	    (rc = store_line(a, &so, s->client_secret)) != EXIT_OK) {
-		zitadel_error rm = ZITADEL_ERROR_INIT;
+static zitadel_status secret_remove(app *a, json_t **out, zitadel_error *err)
+{
+	zitadel_details *d = NULL;
+	zitadel_status st;
 
-		if (zitadel_machine_secret_remove(a->ctx, o->args[0], NULL,
-						  &rm) != ZITADEL_OK)
-			fprintf(stderr,
-				"zitadelctl: %s: the new secret is left on "
-				"the server: %s\n",
-				a->call, rm.message);
-		goto out;
-	}
-	j = json_object();
-	if (j != NULL) {
-		json_object_set_new(j, "clientId", json_string(s->client_id));
-		json_object_set_new(j, "details", details_json(&s->details));
-		secret_result(a, j, "clientSecret", s->client_secret);
-	}
-	rc = output(a, j, o->show_secret ? shown : to_file, 0);
-out:
-	secret_out_abort(&so);
-	zitadel_machine_secret_free(s);
-	return rc;
+	st = zitadel_machine_secret_remove(a->ctx, a->opt->args[0], &d, err);
+	if (st == ZITADEL_OK)
+		*out = details_result(d);
+	return st;
 }
 
 int cmd_secret_remove(app *a)
 {
-	zitadel_error err = ZITADEL_ERROR_INIT;
-	zitadel_details *d = NULL;
-	int rc;
-
-	rc = app_connect(a);
-	if (rc != EXIT_OK)
-		return rc;
-	if (zitadel_machine_secret_remove(a->ctx, a->opt->args[0], &d, &err) !=
-	    ZITADEL_OK)
-		return fail(a, &err);
-	return print_details(a, d);
+	return run(a, secret_remove, details_cols, 0);
 }
