@@ -76,7 +76,8 @@ class Bounds(unittest.TestCase):
         p = ztest.run([HELPER] + self.base() + ["token"], env=env)
         self.assertEqual(p.returncode, 0, p.stderr)
         cache = os.path.join(home, ".cache", "zitadel")
-        entries = [n for n in os.listdir(cache) if n.endswith(".json")]
+        entries = [n for n in os.listdir(cache)
+                   if n.startswith("token-") and n.endswith(".json")]
         self.assertEqual(len(entries), 1, entries)
         path = os.path.join(cache, entries[0])
         with open(path, "r+") as f:
