@@ -23,7 +23,7 @@
 
 /* Page size for "every page" lists, and how many pages we follow before
  * deciding the server will never stop answering. */
-#define LIST_PAGE_SIZE 100
+#define LIST_PAGE_SIZE 1000 /* the documented maximum of ListQuery.limit */
 #define LIST_MAX_PAGES 1000
 
 /* ---- input checks ----------------------------------------------------- */

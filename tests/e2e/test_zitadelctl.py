@@ -355,10 +355,24 @@ class Pats(Ctl):
         r = self.ok("pat", "list", uid)
         self.assertEqual(len(r["result"]), 103)
         self.assertEqual(len({p["id"] for p in r["result"]}), 103)
+        # one page of the library's 1000
         self.assertEqual(srv.count("/management/v1/users/%s/pats/_search"
-                                   % uid), 2)
+                                   % uid), 1)
         page = self.ok("pat", "list", uid, "--offset", "100", "--limit", "50")
         self.assertEqual(len(page["result"]), 3)
+
+    def test_key_paging_every_page(self):
+        """More keys than one page (1000) of the "every page" mode."""
+        m = self.machine()
+        uid = m["user_id"]
+        total = srv.bulk_keys(uid, 1003)["keys"]
+        self.assertGreater(total, 1000)
+        srv.reset_counts()
+        r = self.ok("key", "list", uid)
+        self.assertEqual(len(r["result"]), total)
+        self.assertEqual(len({k["id"] for k in r["result"]}), total)
+        self.assertEqual(srv.count("/management/v1/users/%s/keys/_search"
+                                   % uid), 2)
 
 
 class Secrets(Ctl):
