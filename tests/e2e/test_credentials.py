@@ -182,7 +182,7 @@ class EveryFaceTest(Base):
                 tok = self.token(env)
                 self.assertNotEqual(tok, machine["pat"])
                 self.assertEqual(token_requests(srv), before + 1)
-                entries = glob.glob(os.path.join(cache_dir(env), "*.json"))
+                entries = glob.glob(os.path.join(cache_dir(env), "token-*.json"))
                 with open(entries[0]) as f:
                     self.assertEqual(json.load(f)["grant"], "jwt-bearer")
 
@@ -195,7 +195,7 @@ class ClientSecretTest(Base):
         before = token_requests(srv)
         first = self.token(env)
         self.assertEqual(token_requests(srv), before + 1)
-        entries = glob.glob(os.path.join(cache_dir(env), "*.json"))
+        entries = glob.glob(os.path.join(cache_dir(env), "token-*.json"))
         self.assertEqual(len(entries), 1, entries)
         with open(entries[0]) as f:
             entry = json.load(f)
@@ -218,7 +218,7 @@ class ClientSecretTest(Base):
             r = helper(["--no-cache", "token"], env)
             self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(token_requests(srv), before + 2)
-        self.assertFalse(glob.glob(os.path.join(cache_dir(env), "*.json")))
+        self.assertFalse(glob.glob(os.path.join(cache_dir(env), "token-*.json")))
 
     def test_erase_drops_the_entry(self):
         env = self.env("secret")
@@ -234,7 +234,7 @@ class ClientSecretTest(Base):
                 self.assertEqual((r.returncode, r.stdout, r.stderr),
                                  (0, "", ""))
                 self.assertFalse(
-                    glob.glob(os.path.join(cache_dir(env), "*.json")))
+                    glob.glob(os.path.join(cache_dir(env), "token-*.json")))
                 before = token_requests(srv)
                 self.assertNotEqual(self.token(env), first)
                 self.assertEqual(token_requests(srv), before + 1)
