@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <jansson.h>
 
@@ -68,6 +69,21 @@ static int read_url(char **url, zh_fail *fail)
 	memmove(buf, start, (size_t)(end - start) + 1);
 	*url = buf;
 	return ZH_EXIT_OK;
+}
+
+/*
+ * docker talks https to a registry unless told otherwise, so a bare host
+ * (no scheme) is https. A URL that names any other scheme, or whose text
+ * before "://" is no scheme at all, is a registry we do not serve: a token
+ * must not travel in the clear, and the config matches hosts only.
+ */
+static int https_or_bare(const char *url)
+{
+	const char *sep = strstr(url, "://");
+
+	if (sep == NULL)
+		return 1;
+	return sep - url == 5 && strncasecmp(url, "https", 5) == 0;
 }
 
 /* The profile for a registry; NULL when none serves it (or when
@@ -147,6 +163,11 @@ static int docker_get_or_erase(const zh_options *o, int erase)
 		goto out;
 	if (url == NULL || url[0] == '\0') {
 		rc = say(NO_URL);
+		goto done;
+	}
+	if (!https_or_bare(url)) {
+		zh_debug("docker: the server URL is not https");
+		rc = say(NOT_FOUND);
 		goto done;
 	}
 	rc = find_profile(o, url, &cfg, &p, &fail);

@@ -94,6 +94,24 @@ class DockerTest(unittest.TestCase):
                 self.assertEqual((r.returncode, r.stdout, r.stderr),
                                  (1, NOT_FOUND, ""))
 
+    def test_plain_http_is_not_served(self):
+        # docker uses https for a bare host; an explicit other scheme gets
+        # the unknown-registry answer, stdout exactly as docker wants it.
+        for url in ("http://registry.example", "HTTP://registry.example/v2/",
+                    "ftp://registry.example", "evil.example/x://registry."
+                    "example", "://registry.example"):
+            for verb in ("get", "erase"):
+                with self.subTest(url=url, verb=verb):
+                    r = self.docker(verb, url + "\n")
+                    self.assertEqual((r.returncode, r.stdout, r.stderr),
+                                     (1, NOT_FOUND, ""))
+        for url in ("registry.example", "https://registry.example",
+                    "HTTPS://registry.example"):
+            with self.subTest(url=url):
+                r = self.docker("get", url)
+                self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+                self.assertEqual(json.loads(r.stdout)["ServerURL"], url)
+
     def test_no_server_url(self):
         for text in ("", "  \n"):
             r = self.docker("get", text)
