@@ -31,7 +31,43 @@ struct exec_info {
 	json_t *info;
 	const char *api_version;
 	const char *server;
+	int cluster_given; /* spec.cluster is there, so server is too */
 };
+
+/*
+ * spec.cluster is there only when the kubeconfig sets provideClusterInfo,
+ * and then client-go always fills in server. A null counts as absent (an
+ * omitted pointer); any other shape is malformed input, never "no cluster
+ * given", which would let the default profile answer.
+ */
+static int read_cluster(struct exec_info *ei, zh_fail *fail)
+{
+	json_t *spec = json_object_get(ei->info, "spec");
+	json_t *cluster, *server;
+
+	if (spec == NULL || json_is_null(spec))
+		return ZH_EXIT_OK;
+	if (!json_is_object(spec))
+		return zh_failf(fail, ZH_EXIT_USAGE,
+				"kubectl: KUBERNETES_EXEC_INFO: spec is not "
+				"an object");
+	cluster = json_object_get(spec, "cluster");
+	if (cluster == NULL || json_is_null(cluster))
+		return ZH_EXIT_OK;
+	if (!json_is_object(cluster))
+		return zh_failf(fail, ZH_EXIT_USAGE,
+				"kubectl: KUBERNETES_EXEC_INFO: spec.cluster "
+				"is not an object");
+	server = json_object_get(cluster, "server");
+	if (!json_is_string(server))
+		return zh_failf(fail, ZH_EXIT_USAGE,
+				"kubectl: KUBERNETES_EXEC_INFO: "
+				"spec.cluster.server is %s",
+				server == NULL ? "missing" : "not a string");
+	ei->cluster_given = 1;
+	ei->server = json_string_value(server);
+	return ZH_EXIT_OK;
+}
 
 static int read_exec_info(struct exec_info *ei, zh_fail *fail)
 {
@@ -80,18 +116,20 @@ static int read_exec_info(struct exec_info *ei, zh_fail *fail)
 		return zh_failf(fail, ZH_EXIT_USAGE,
 				"kubectl: KUBERNETES_EXEC_INFO is not an "
 				"ExecCredential");
-	ei->server = json_string_value(json_object_get(
-	    json_object_get(json_object_get(ei->info, "spec"), "cluster"),
-	    "server"));
-	return ZH_EXIT_OK;
+	return read_cluster(ei, fail);
 }
 
-/* --profile, else the profile for the cluster's server, else the default
- * profile. With --issuer and --key-file no profile is needed. */
+/*
+ * --profile, else the profile whose kube_clusters lists the cluster's
+ * server. Only when kubectl gives no cluster info is the default profile
+ * used: a server that no profile lists must not get some other cluster's
+ * token. With --issuer and --key-file no profile is needed.
+ */
 static int kube_target(const zh_options *o, const struct exec_info *ei,
 		       zitadel_config **cfg, zh_target *t, zh_fail *fail)
 {
 	const zitadel_profile *p = NULL;
+	char shown[ZT_LOG_CLIP + 4];
 	int rc;
 
 	rc = zh_config_load(o, 0, cfg, fail);
@@ -100,10 +138,20 @@ static int kube_target(const zh_options *o, const struct exec_info *ei,
 	rc = zh_profile_named(o, *cfg, &p, fail);
 	if (rc != ZH_EXIT_OK)
 		return rc;
-	if (p == NULL && *cfg != NULL && ei->server != NULL)
+	if (p == NULL && ei->cluster_given) {
 		p = zitadel_config_profile_for_kube_cluster(*cfg, ei->server);
-	if (p == NULL && *cfg != NULL)
+		if (p == NULL && (o->issuer == NULL || o->key_file == NULL)) {
+			zt_clip(ei->server, strlen(ei->server), shown,
+				sizeof(shown));
+			return zh_failf(fail, ZH_EXIT_CONFIG,
+					"kubectl: no profile lists the "
+					"cluster '%s' in kube_clusters; add it "
+					"there or give --profile",
+					shown);
+		}
+	} else if (p == NULL && *cfg != NULL) {
 		p = zitadel_config_default_profile(*cfg);
+	}
 	if (p == NULL && (o->issuer == NULL || o->key_file == NULL))
 		return zh_failf(fail, ZH_EXIT_CONFIG,
 				"kubectl: no profile for this cluster; give "
@@ -162,7 +210,7 @@ out:
 int zh_face_kubectl(const zh_options *o, int argc, char **argv)
 {
 	zh_fail fail = {0, ""};
-	struct exec_info ei = {NULL, NULL, NULL};
+	struct exec_info ei = {NULL, NULL, NULL, 0};
 	zitadel_config *cfg = NULL;
 	zh_target t = {0};
 	zh_token tok = {0};

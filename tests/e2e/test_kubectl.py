@@ -90,17 +90,50 @@ class KubectlProtocolTest(unittest.TestCase):
                 self.assertEqual(users_me(srv, token), 200)
                 self.assertEqual(token, self.token_of("main"))
 
-    def test_profile_by_cluster_server_then_default(self):
+    def test_profile_by_cluster_server(self):
         token = self.assert_credential(
             self.kube(exec_info(V1, "https://cluster.example:6443")), V1)
         self.assertEqual(token, self.token_of("cluster"))
         token = self.assert_credential(
-            self.kube(exec_info(V1, "https://unknown.example:6443")), V1)
-        self.assertEqual(token, self.token_of("main"))
-        token = self.assert_credential(
             self.kube(exec_info(V1, "https://unknown.example:6443"),
                       args=["--profile", "cluster"]), V1)
         self.assertEqual(token, self.token_of("cluster"))
+        token = self.assert_credential(
+            self.kube(exec_info(V1, "https://cluster.example:6443"),
+                      args=["--profile", "main"]), V1)
+        self.assertEqual(token, self.token_of("main"))
+
+    def test_unknown_cluster_gets_no_default_token(self):
+        # Cluster info given and no profile lists the server: refused,
+        # not answered with the default profile's token.
+        for server in ("https://unknown.example:6443", ""):
+            with self.subTest(server=server):
+                r = self.kube(exec_info(V1, server))
+                self.assert_refused(r, 3, "'%s'" % server)
+                self.assertIn("kube_clusters", r.stderr)
+        # A null cluster is no cluster info: the default profile answers.
+        info = json.dumps({"apiVersion": V1, "kind": "ExecCredential",
+                           "spec": {"interactive": False, "cluster": None}})
+        token = self.assert_credential(self.kube(info), V1)
+        self.assertEqual(token, self.token_of("main"))
+        # --issuer and --key-file name the credential themselves.
+        r = self.kube(exec_info(V1, "https://unknown.example:6443"),
+                      env=clean_env(),
+                      args=["--issuer", srv.issuer, "--key-file",
+                            machine["key_file"], "--ca-file", srv.ca_file])
+        self.assert_credential(r, V1)
+
+    def test_malformed_cluster_info(self):
+        for spec in ({"cluster": {"server": 123}},
+                     {"cluster": {"server": None}},
+                     {"cluster": {"certificate-authority-data": "AAAA"}},
+                     {"cluster": "https://cluster.example:6443"},
+                     "spec"):
+            with self.subTest(spec=spec):
+                info = json.dumps({"apiVersion": V1,
+                                   "kind": "ExecCredential", "spec": spec})
+                self.assert_refused(self.kube(info), 2,
+                                    "KUBERNETES_EXEC_INFO")
 
     def test_options_alone_without_config(self):
         env = clean_env()
