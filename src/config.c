@@ -971,9 +971,15 @@ static zitadel_status read_config_file(const char *path, char **text,
 				"cannot open config file %s: %s", path,
 				strerror(errno));
 	}
+	/* The open did not wait on a FIFO (O_NONBLOCK); refuse one here. */
+	rc = zt_fd_require_regular(fd, "config file", path, ZITADEL_ERR_CONFIG,
+				   err);
+	if (rc != ZITADEL_OK) {
+		close(fd);
+		return rc;
+	}
 	/* Anyone who can write the file chooses where tokens are sent. */
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
-	    (st.st_mode & 022) != 0) {
+	if (fstat(fd, &st) == 0 && (st.st_mode & 022) != 0) {
 		close(fd);
 		return bad(err, &at,
 			   "writable by group or others (mode %04o); refusing "

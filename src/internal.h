@@ -73,7 +73,17 @@ void zt_clip(const char *in, size_t in_len, char *out, size_t out_size);
 zitadel_status zt_read_fd_checked(int fd, const char *name, size_t max,
 				  int secret, char **out, size_t *len,
 				  zitadel_error *err);
-/* open(path, O_RDONLY|O_NOFOLLOW|O_CLOEXEC) and zt_read_fd_checked. */
+/*
+ * For a descriptor opened with O_NONBLOCK, so that opening a FIFO did not
+ * wait for a writer: refuse anything but a regular file with status refusal
+ * ("[WHAT ]NAME is not a regular file"), then clear O_NONBLOCK. what may be
+ * NULL.
+ */
+zitadel_status zt_fd_require_regular(int fd, const char *what, const char *name,
+				     zitadel_status refusal,
+				     zitadel_error *err);
+/* open(path, O_RDONLY|O_NOFOLLOW|O_CLOEXEC|O_NONBLOCK), a regular file
+ * only, and zt_read_fd_checked. */
 zitadel_status zt_read_file_checked(const char *path, size_t max, int secret,
 				    char **out, size_t *len,
 				    zitadel_error *err);

@@ -327,7 +327,10 @@ zitadel_status zitadel_keyfile_load(const char *path, zitadel_keyfile **out,
 		goto out;
 	}
 
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+	/* O_NONBLOCK: a FIFO in place of the key file must not hang the
+	 * open; zt_fd_require_regular refuses it and clears the flag. */
+	fd = open(path,
+		  O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
 		if (errno == ELOOP)
 			rc = zt_error(err, ZITADEL_ERR_KEYFILE_PERMISSIONS,
@@ -340,6 +343,10 @@ zitadel_status zitadel_keyfile_load(const char *path, zitadel_keyfile **out,
 				      strerror(errno));
 		goto out;
 	}
+	rc = zt_fd_require_regular(fd, "key file", path,
+				   ZITADEL_ERR_KEYFILE_PERMISSIONS, err);
+	if (rc != ZITADEL_OK)
+		goto out;
 	rc = zitadel_keyfile_load_fd(fd, path, out, err);
 out:
 	if (fd >= 0)

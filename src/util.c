@@ -253,6 +253,28 @@ out:
 	return rc;
 }
 
+zitadel_status zt_fd_require_regular(int fd, const char *what, const char *name,
+				     zitadel_status refusal, zitadel_error *err)
+{
+	struct stat st;
+	int flags;
+
+	if (fstat(fd, &st) != 0)
+		return zt_error(err, ZITADEL_ERR_IO, "cannot stat %s%s%s: %s",
+				what != NULL ? what : "",
+				what != NULL ? " " : "", name, strerror(errno));
+	if (!S_ISREG(st.st_mode))
+		return zt_error(err, refusal, "%s%s%s is not a regular file",
+				what != NULL ? what : "",
+				what != NULL ? " " : "", name);
+	flags = fcntl(fd, F_GETFL);
+	if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0)
+		return zt_error(err, ZITADEL_ERR_IO, "cannot use %s%s%s: %s",
+				what != NULL ? what : "",
+				what != NULL ? " " : "", name, strerror(errno));
+	return ZITADEL_OK;
+}
+
 zitadel_status zt_read_file_checked(const char *path, size_t max, int secret,
 				    char **out, size_t *len, zitadel_error *err)
 {
@@ -266,7 +288,10 @@ zitadel_status zt_read_file_checked(const char *path, size_t max, int secret,
 		return zt_error(err, ZITADEL_ERR_INVALID_ARGUMENT,
 				"no file name given");
 
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+	/* O_NONBLOCK: opening a FIFO for reading would otherwise wait for a
+	 * writer, past any timeout the caller set. */
+	fd = open(path,
+		  O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
 		if (errno == ELOOP)
 			return zt_error(err,
@@ -278,7 +303,11 @@ zitadel_status zt_read_file_checked(const char *path, size_t max, int secret,
 		return zt_error(err, ZITADEL_ERR_IO, "cannot open %s: %s", path,
 				strerror(errno));
 	}
-	rc = zt_read_fd_checked(fd, path, max, secret, out, len, err);
+	rc = zt_fd_require_regular(
+	    fd, NULL, path,
+	    secret ? ZITADEL_ERR_KEYFILE_PERMISSIONS : ZITADEL_ERR_IO, err);
+	if (rc == ZITADEL_OK)
+		rc = zt_read_fd_checked(fd, path, max, secret, out, len, err);
 	close(fd);
 	return rc;
 }

