@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include "zitadelctl.h"
 
@@ -702,6 +704,49 @@ static void no_core_dumps(void)
 	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 }
 
+/*
+ * A caller may start us with descriptor 0, 1 or 2 closed. The next open()
+ * (a key file, a socket) would get that number and the output would land
+ * there. Each closed one gets /dev/null: stdout read-only, so that writing
+ * the output fails and says so instead of vanishing. Returns -1 when
+ * /dev/null cannot be opened.
+ */
+static int std_fds_open(void)
+{
+	static const int flags[3] = {O_RDONLY, O_RDONLY, O_WRONLY};
+	int fd, i;
+
+	for (i = 0; i < 3; i++) {
+		if (fcntl(i, F_GETFD) != -1 || errno != EBADF)
+			continue;
+		/* The lower ones are open, so this gets number i. */
+		fd = open("/dev/null", flags[i] | O_NOCTTY);
+		if (fd != i) {
+			if (fd >= 0)
+				close(fd);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* What stdio still holds must reach stdout; a full disk or a closed stdout
+ * fails the run. An earlier failure's exit code is kept. */
+static int finish_stdout(int rc)
+{
+	int e;
+
+	errno = 0;
+	if (fflush(stdout) == 0 && !ferror(stdout) && fclose(stdout) == 0)
+		return rc;
+	e = errno;
+	if (rc != EXIT_OK)
+		return rc;
+	fprintf(stderr, "zitadelctl: writing the output: %s\n",
+		e != 0 ? strerror(e) : "failed");
+	return EXIT_LOCAL;
+}
+
 static int help_for(char **words, int n)
 {
 	const command *c;
@@ -751,7 +796,7 @@ static int check_command(const command *c, const options *o, int nargs,
 	return EXIT_OK;
 }
 
-int main(int argc, char **argv)
+static int run(int argc, char **argv)
 {
 	options o;
 	app a;
@@ -759,7 +804,6 @@ int main(int argc, char **argv)
 	char call[64];
 	int help = 0, version = 0, used, rc;
 
-	no_core_dumps();
 	memset(&o, 0, sizeof(o));
 	memset(&a, 0, sizeof(a));
 	a.opt = &o;
@@ -811,4 +855,12 @@ int main(int argc, char **argv)
 	zitadel_keyfile_free(a.caller_key);
 	zitadel_config_free(a.cfg);
 	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	if (std_fds_open() < 0)
+		return EXIT_LOCAL;
+	no_core_dumps();
+	return finish_stdout(run(argc, argv));
 }

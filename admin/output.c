@@ -4,6 +4,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -193,9 +194,10 @@ int output(app *a, json_t *obj, const column *cols, int list)
 		json_decref(rows);
 	}
 	json_decref(obj);
+	errno = 0;
 	if (rc != 0 || fflush(stdout) != 0 || ferror(stdout)) {
-		fprintf(stderr, "zitadelctl: %s: writing the output failed\n",
-			a->call);
+		fprintf(stderr, "zitadelctl: %s: writing the output: %s\n",
+			a->call, errno != 0 ? strerror(errno) : "failed");
 		return EXIT_LOCAL;
 	}
 	return EXIT_OK;

@@ -5,6 +5,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,7 +43,7 @@ static int print_token(const zh_token *tok, zh_fail *fail)
 {
 	size_t n = strlen(tok->token->access_token);
 	char *line;
-	int r;
+	int r, e;
 
 	line = zt_malloc(n + 2);
 	if (line == NULL)
@@ -51,10 +52,12 @@ static int print_token(const zh_token *tok, zh_fail *fail)
 	line[n] = '\n';
 	line[n + 1] = '\0';
 	r = zh_write_all(1, line, n + 1);
+	e = errno;
 	zt_free_secret(line);
 	if (r < 0)
 		return zh_failf(fail, ZH_EXIT_LOCAL,
-				"cannot write the token to stdout");
+				"cannot write the token to stdout: %s",
+				strerror(e));
 	return ZH_EXIT_OK;
 }
 

@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -14,6 +15,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include "helper.h"
 #include "internal.h"
@@ -201,6 +203,52 @@ static void harden(void)
 	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 }
 
+/*
+ * A caller may start us with descriptor 0, 1 or 2 closed. The next open()
+ * would get that number, and an answer holding a token could be written
+ * into a key file, the cache or a socket. Each closed one gets /dev/null:
+ * stdout read-only, so that writing an answer fails and says so instead of
+ * vanishing. Returns -1 when /dev/null cannot be opened.
+ */
+static int std_fds_open(void)
+{
+	static const int flags[3] = {O_RDONLY, O_RDONLY, O_WRONLY};
+	int fd, i;
+
+	for (i = 0; i < 3; i++) {
+		if (fcntl(i, F_GETFD) != -1 || errno != EBADF)
+			continue;
+		/* The lower ones are open, so this gets number i. */
+		fd = open("/dev/null", flags[i] | O_NOCTTY);
+		if (fd != i) {
+			if (fd >= 0)
+				close(fd);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * What stdio still holds must reach stdout, and a failure there (a full
+ * disk, a closed stdout) is a failure of the run, not a silent success.
+ * code is the exit status for it; an earlier failure's status is kept.
+ */
+static int finish_stdout(int rc, int code)
+{
+	int e;
+
+	errno = 0;
+	if (fflush(stdout) == 0 && !ferror(stdout) && fclose(stdout) == 0)
+		return rc;
+	e = errno;
+	if (rc != ZH_EXIT_OK)
+		return rc;
+	fprintf(stderr, "%s: writing the output: %s\n", ZH_PROG,
+		e != 0 ? strerror(e) : "failed");
+	return code;
+}
+
 static int parse_seconds(const char *opt, const char *s, long min, long max,
 			 long *out)
 {
@@ -357,14 +405,12 @@ static int run_command(const zh_options *o, int nwords, char **words)
 	return ZH_EXIT_USAGE;
 }
 
-int main(int argc, char **argv)
+static int run(const char *name, int argc, char **argv)
 {
 	zh_options o;
 	char *words[MAX_WORDS];
-	const char *name = argc > 0 ? base_name(argv[0]) : ZH_PROG;
 	int nwords, r;
 
-	harden();
 	memset(&o, 0, sizeof(o));
 	options_from_env(&o);
 	r = parse_options(argc, argv, &o, words, &nwords);
@@ -381,4 +427,17 @@ int main(int argc, char **argv)
 		return ZH_EXIT_USAGE;
 	}
 	return run_command(&o, nwords, words);
+}
+
+int main(int argc, char **argv)
+{
+	const char *name = argc > 0 ? base_name(argv[0]) : ZH_PROG;
+	int docker = strcmp(name, "docker-credential-zitadel") == 0;
+
+	if (std_fds_open() < 0)
+		return ZH_EXIT_LOCAL;
+	harden();
+	/* docker's protocol knows exit status 1 only. */
+	return finish_stdout(run(name, argc, argv),
+			     docker ? ZH_EXIT_REFUSED : ZH_EXIT_LOCAL);
 }

@@ -177,6 +177,44 @@ class TokenTest(unittest.TestCase):
             self.assertEqual(r.returncode, 0)
             self.assertRegex(r.stdout, r"^zitadel-credential \d+\.\d+\.\d+\n$")
 
+    def shell(self, redirect, args):
+        """Run the helper with a shell redirection applied first."""
+        return ztest.run(["sh", "-c", 'exec "$@" ' + redirect, "sh",
+                          HELPER] + list(args), env=self.env)
+
+    def test_closed_stdout_is_a_failure_not_a_lost_answer(self):
+        for args in (["--help"], ["version"], self.args(), self.args()):
+            with self.subTest(args=args[-1]):
+                r = self.shell(">&-", args)
+                self.assertEqual(r.returncode, 7, r.stderr)
+                self.assertEqual(len(r.stderr.splitlines()), 1, r.stderr)
+                self.assertTrue(r.stderr.startswith("zitadel-credential: "),
+                                r.stderr)
+        # Nothing landed in the cache in place of stdout.
+        for name in os.listdir(cache_dir(self.env)):
+            if name.endswith(".json"):
+                with open(os.path.join(cache_dir(self.env), name)) as f:
+                    json.load(f)
+
+    def test_full_stdout_is_a_failure(self):
+        for args in (["--help"], ["version"], self.args()):
+            with self.subTest(args=args[-1]):
+                r = self.shell(">/dev/full", args)
+                self.assertEqual(r.returncode, 7, r.stderr)
+                self.assertIn("No space left on device", r.stderr)
+
+    def test_closed_stdin_and_stderr(self):
+        # Debug lines for a closed stderr must go nowhere, not into a file
+        # the helper opens; the answer is unharmed.
+        for _ in range(2):
+            r = self.shell("<&- 2>&-", self.args(extra=["-v"]))
+            token = self.assert_token(r)
+        self.assertEqual(users_me(srv, token), 200)
+        for name in os.listdir(cache_dir(self.env)):
+            if name.endswith(".json"):
+                with open(os.path.join(cache_dir(self.env), name)) as f:
+                    json.load(f)
+
     def test_usage_errors(self):
         cases = [(["--frobnicate", "token"], "--frobnicate"),
                  (["token", "--issuer"], "--issuer"),

@@ -616,6 +616,41 @@ class Cli(Ctl):
         self.fails(USAGE, "--output", "yaml", "key", "list", "1")
         self.fails(USAGE, "--timeout", "0", "key", "list", "1")
 
+    def shell(self, redirect, *args):
+        """Run zitadelctl with a shell redirection applied first."""
+        argv = ["sh", "-c", 'exec "$@" ' + redirect, "sh", CTL,
+                "--issuer", srv.issuer, "--ca-file", srv.ca_file,
+                "--config", self.conf, "--key-file", srv.admin_key_file]
+        p = ztest.run(argv + list(args), env=clean_env(self.dir))
+        STDERR.append(p.stderr)
+        return p
+
+    def test_closed_or_full_stdout_fails(self):
+        m = self.machine()
+        for redirect, why in ((">&-", "Bad file descriptor"),
+                              (">/dev/full", "No space left on device")):
+            for args in (("--help",), ("help", "key", "list"),
+                         ("version",), ("key", "list", m["user_id"]),
+                         ("--output", "json", "key", "list", m["user_id"])):
+                with self.subTest(redirect=redirect, args=args):
+                    p = self.shell(redirect, *args)
+                    self.assertEqual(p.returncode, LOCAL, p.stderr)
+                    self.assertEqual(len(p.stderr.splitlines()), 1,
+                                     p.stderr)
+                    self.assertIn("writing the output: " + why, p.stderr)
+        p = self.shell(">/dev/full", "--help")
+        self.assertEqual(p.stderr, "zitadelctl: writing the output: "
+                         "No space left on device\n")
+
+    def test_closed_stdin_and_stderr(self):
+        m = self.machine()
+        p = self.shell("<&- 2>&-", "--output", "json", "key", "list",
+                       m["user_id"])
+        self.assertEqual(p.returncode, 0)
+        self.assertEqual(json.loads(p.stdout)["result"], [])
+        p = self.shell("<&- 2>&-", "key", "frob")
+        self.assertEqual((p.returncode, p.stdout), (USAGE, ""))
+
     def test_options_after_command(self):
         m = self.machine()
         p = ztest.run([CTL, "key", "list", m["user_id"], "--issuer",
