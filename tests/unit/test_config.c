@@ -248,8 +248,15 @@ static void test_file_errors(void **state)
 	free(big);
 	expect_error(f->path, ZITADEL_ERR_TOO_LARGE, f->path, "allowed");
 
-	/* A directory is not a config file. */
-	expect_error(f->dir, ZITADEL_ERR_IO, f->dir, "not a regular file");
+	/* A directory is not a config file, and neither is a FIFO, which
+	 * must be refused without waiting for a writer. */
+	expect_error(f->dir, ZITADEL_ERR_CONFIG, "config file ",
+		     "not a regular file");
+	unlink(f->path);
+	assert_int_equal(mkfifo(f->path, 0644), 0);
+	expect_error(f->path, ZITADEL_ERR_CONFIG, "config file ",
+		     "not a regular file");
+	unlink(f->path);
 }
 
 static void test_long_line(void **state)
