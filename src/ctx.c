@@ -5,9 +5,12 @@
  */
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 
@@ -123,14 +126,40 @@ static zitadel_status set_string(char **slot, const char *value,
 	return ZITADEL_OK;
 }
 
+/*
+ * Checked when set, so that a wrong path is a config error now rather than
+ * a TLS failure at the first request. Symbolic links are followed: system
+ * CA bundles are often links. O_NONBLOCK keeps a FIFO from hanging the open.
+ */
+static zitadel_status check_ca_file(const char *path, zitadel_error *err)
+{
+	char shown[ZT_LOG_CLIP + 4];
+	zitadel_status rc;
+	int fd;
+
+	zt_clip(path, strlen(path), shown, sizeof(shown));
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0)
+		return zt_error(err, ZITADEL_ERR_CONFIG, "CA file %s: %s",
+				shown, strerror(errno));
+	rc = zt_fd_require_regular(fd, "CA file", shown, ZITADEL_ERR_CONFIG,
+				   err);
+	close(fd);
+	return rc;
+}
+
 zitadel_status zitadel_ctx_set_ca_file(zitadel_ctx *ctx, const char *path,
 				       zitadel_error *err)
 {
+	zitadel_status rc;
+
 	if (ctx == NULL)
 		return zt_error(err, ZITADEL_ERR_INVALID_ARGUMENT,
 				"no context");
 	if (path != NULL && *path == '\0')
 		path = NULL;
+	if (path != NULL && (rc = check_ca_file(path, err)) != ZITADEL_OK)
+		return rc;
 	return set_string(&ctx->ca_file, path, err);
 }
 
