@@ -233,19 +233,48 @@ zitadel_status zitadel_ctx_set_key(zitadel_ctx *ctx, const zitadel_keyfile *key,
 	return ZITADEL_OK;
 }
 
+/*
+ * A PAT goes into an Authorization header as it is and a client secret into
+ * one through Basic: only visible ASCII (0x21-0x7e) can neither break nor
+ * forge a header. what names the secret; the secret itself is never shown.
+ */
+static zitadel_status check_secret(const char *what, const char *s,
+				   zitadel_error *err)
+{
+	size_t len = strlen(s), i;
+
+	if (len == 0)
+		return zt_error(err, ZITADEL_ERR_INVALID_ARGUMENT,
+				"%s is empty", what);
+	if (len > ZT_TOKEN_MAX)
+		return zt_error(err, ZITADEL_ERR_INVALID_ARGUMENT,
+				"%s is longer than %d bytes", what,
+				ZT_TOKEN_MAX);
+	for (i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c <= 0x20 || c == 0x7f)
+			return zt_error(err, ZITADEL_ERR_INVALID_ARGUMENT,
+					"%s holds a space or control character",
+					what);
+		if (c > 0x7f)
+			return zt_error(err, ZITADEL_ERR_INVALID_ARGUMENT,
+					"%s holds a non-ASCII byte", what);
+	}
+	return ZITADEL_OK;
+}
+
 zitadel_status zitadel_ctx_set_pat(zitadel_ctx *ctx, const char *pat,
 				   zitadel_error *err)
 {
+	zitadel_status rc;
 	char *copy;
 
 	if (ctx == NULL || pat == NULL || *pat == '\0')
 		return zt_error(err, ZITADEL_ERR_INVALID_ARGUMENT,
 				"zitadel_ctx_set_pat: no PAT given");
-	if (strlen(pat) > ZT_TOKEN_MAX || strpbrk(pat, "\r\n") != NULL)
-		return zt_error(
-		    err, ZITADEL_ERR_INVALID_ARGUMENT,
-		    "the PAT is longer than %d bytes or spans lines",
-		    ZT_TOKEN_MAX);
+	if ((rc = check_secret("PAT", pat, err)) != ZITADEL_OK)
+		return rc;
 	if ((copy = zt_strdup(pat)) == NULL)
 		return zt_error(err, ZITADEL_ERR_NOMEM, "out of memory");
 	drop_credentials(ctx);
@@ -259,12 +288,16 @@ zitadel_status zitadel_ctx_set_client_secret(zitadel_ctx *ctx,
 					     zitadel_error *err)
 {
 	char *id = NULL, *secret = NULL;
+	zitadel_status rc;
 
 	if (ctx == NULL || client_id == NULL || *client_id == '\0' ||
 	    client_secret == NULL || *client_secret == '\0')
 		return zt_error(err, ZITADEL_ERR_INVALID_ARGUMENT,
 				"zitadel_ctx_set_client_secret: client id and "
 				"secret are required");
+	if ((rc = check_secret("client secret", client_secret, err)) !=
+	    ZITADEL_OK)
+		return rc;
 	if ((id = zt_strdup(client_id)) == NULL ||
 	    (secret = zt_strdup(client_secret)) == NULL) {
 		free(id);

@@ -29,6 +29,93 @@ static zitadel_ctx *new_ctx(void)
 	return ctx;
 }
 
+struct secret_case {
+	const char *value;
+	const char *phrase; /* NULL: accepted */
+};
+
+static const struct secret_case secret_cases[] = {
+    {"dEnGhIhD9dO0RmFgiLaJQpCv0Qt5uUv3rY2AYYdXfM7Y0E4Y1gQ1J0xK3fA", NULL},
+    {"a!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~z", NULL},
+    {"secret with space", "holds a space or control character"},
+    {" leading", "holds a space or control character"},
+    {"trailing\n", "holds a space or control character"},
+    {"tab\there", "holds a space or control character"},
+    {"cr\rlf", "holds a space or control character"},
+    {"del\x7f", "holds a space or control character"},
+    {"bell\x07", "holds a space or control character"},
+    {"caf\xc3\xa9", "holds a non-ASCII byte"},
+};
+
+static void check_secret_case(const struct secret_case *c, int pat)
+{
+	zitadel_error err = ZITADEL_ERROR_INIT;
+	zitadel_ctx *ctx = new_ctx();
+	zitadel_status st;
+
+	if (pat)
+		st = zitadel_ctx_set_pat(ctx, c->value, &err);
+	else
+		st = zitadel_ctx_set_client_secret(ctx, "app", c->value, &err);
+	if (c->phrase == NULL) {
+		if (st != ZITADEL_OK)
+			fail_msg("\"%s\" refused: %s", c->value, err.message);
+		assert_non_null(pat ? ctx->pat : ctx->client_secret);
+	} else {
+		assert_int_equal(st, ZITADEL_ERR_INVALID_ARGUMENT);
+		assert_non_null(strstr(err.message, c->phrase));
+		assert_non_null(
+		    strstr(err.message, pat ? "PAT " : "client secret "));
+		/* never echoed, not even its first word */
+		assert_null(strstr(err.message, "secret with"));
+		assert_null(strstr(err.message, "leading"));
+		assert_null(strstr(err.message, "caf"));
+		assert_null(pat ? ctx->pat : ctx->client_secret);
+	}
+	zitadel_ctx_free(ctx);
+}
+
+static void test_pat_and_client_secret(void **state)
+{
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(secret_cases) / sizeof(secret_cases[0]); i++) {
+		check_secret_case(&secret_cases[i], 1);
+		check_secret_case(&secret_cases[i], 0);
+	}
+}
+
+static void test_secret_length(void **state)
+{
+	zitadel_error err = ZITADEL_ERROR_INIT;
+	zitadel_ctx *ctx = new_ctx();
+	char *big = malloc(ZT_TOKEN_MAX + 2);
+
+	(void)state;
+	assert_non_null(big);
+	memset(big, 'a', ZT_TOKEN_MAX);
+	big[ZT_TOKEN_MAX] = '\0';
+	assert_int_equal(zitadel_ctx_set_pat(ctx, big, &err), ZITADEL_OK);
+	assert_int_equal(zitadel_ctx_set_client_secret(ctx, "app", big, &err),
+			 ZITADEL_OK);
+
+	big[ZT_TOKEN_MAX] = 'a';
+	big[ZT_TOKEN_MAX + 1] = '\0';
+	assert_int_equal(zitadel_ctx_set_pat(ctx, big, &err),
+			 ZITADEL_ERR_INVALID_ARGUMENT);
+	assert_non_null(strstr(err.message, "PAT is longer than"));
+	zitadel_error_clear(&err);
+	assert_int_equal(zitadel_ctx_set_client_secret(ctx, "app", big, &err),
+			 ZITADEL_ERR_INVALID_ARGUMENT);
+	assert_non_null(strstr(err.message, "client secret is longer than"));
+	zitadel_error_clear(&err);
+	assert_int_equal(zitadel_ctx_set_pat(ctx, "", &err),
+			 ZITADEL_ERR_INVALID_ARGUMENT);
+	free(big);
+	zitadel_ctx_free(ctx);
+}
+
 static void test_ca_file(void **state)
 {
 	zitadel_error err = ZITADEL_ERROR_INIT;
@@ -88,6 +175,8 @@ static void test_ca_file(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_pat_and_client_secret),
+	    cmocka_unit_test(test_secret_length),
 	    cmocka_unit_test(test_ca_file),
 	};
 
