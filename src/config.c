@@ -353,17 +353,14 @@ static zitadel_status parse_bool(const char *value, const char *key, int *out,
 static zitadel_status parse_url(const char *value, const char *key, char **out,
 				const struct where *at, zitadel_error *err)
 {
-	size_t len = strlen(value);
+	const char *why;
+	int may_echo;
 
-	if (strncmp(value, "https://", 8) != 0 || len == 8)
-		return bad(err, at, "%s must be an https:// URL", key);
-	if (has_space(value) || has_control(value))
-		return bad(err, at, "%s must not contain spaces", key);
-	if (value[len - 1] == '/')
-		return bad(err, at,
-			   "%s must not end with '/': write it exactly as "
-			   "the server's discovery document states it",
-			   key);
+	/* The rules of zitadel_ctx_new, so that a config that loads is one
+	 * whose issuer the library takes. The value is never echoed. */
+	why = zt_issuer_problem(value, &may_echo);
+	if (why != NULL)
+		return bad(err, at, "%s %s", key, why);
 	*out = zt_strdup(value);
 	return *out != NULL ? ZITADEL_OK
 			    : zt_error(err, ZITADEL_ERR_NOMEM,

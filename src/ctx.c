@@ -19,36 +19,22 @@
 #define DEFAULT_CONNECT_MS   10000L
 #define DEFAULT_TOTAL_MS     30000L
 #define DEFAULT_MAX_ATTEMPTS 3u
-/* Issuer URLs are short; this bounds what reaches messages and the cache. */
-#define ISSUER_MAX 2048
 
 static zitadel_status check_issuer(const char *issuer, zitadel_error *err)
 {
 	char clipped[ZT_LOG_CLIP + 4];
-	size_t len = strlen(issuer);
-	const char *host = issuer + strlen("https://");
+	const char *why;
+	int may_echo;
 
-	zt_clip(issuer, len, clipped, sizeof(clipped));
-	if (strncmp(issuer, "https://", strlen("https://")) != 0)
-		return zt_error(err, ZITADEL_ERR_INVALID_ARGUMENT,
-				"issuer %s: must be an https:// URL", clipped);
-	if (len > ISSUER_MAX || *host == '\0' || *host == '/')
-		return zt_error(err, ZITADEL_ERR_INVALID_ARGUMENT,
-				"issuer %s: not a usable URL", clipped);
-	if (strpbrk(issuer, " \t\r\n?#") != NULL)
-		return zt_error(
-		    err, ZITADEL_ERR_INVALID_ARGUMENT,
-		    "issuer %s: must not contain spaces, a query or a fragment",
-		    clipped);
-	/* The assertion's aud must equal the issuer byte for byte, and Zitadel's
-	 * issuer never ends in '/'; stripping it silently would hide a typo in
-	 * a config that other tools read too. */
-	if (issuer[len - 1] == '/')
-		return zt_error(err, ZITADEL_ERR_INVALID_ARGUMENT,
-				"issuer %s: remove the trailing slash "
-				"(Zitadel's issuer has none)",
-				clipped);
-	return ZITADEL_OK;
+	why = zt_issuer_problem(issuer, &may_echo);
+	if (why == NULL)
+		return ZITADEL_OK;
+	if (!may_echo)
+		return zt_error(err, ZITADEL_ERR_INVALID_ARGUMENT, "issuer %s",
+				why);
+	zt_clip(issuer, strlen(issuer), clipped, sizeof(clipped));
+	return zt_error(err, ZITADEL_ERR_INVALID_ARGUMENT, "issuer %s %s",
+			clipped, why);
 }
 
 zitadel_status zitadel_ctx_new(const char *issuer, zitadel_ctx **out,

@@ -92,6 +92,13 @@ zitadel_status zt_read_file_checked(const char *path, size_t max, int secret,
 zitadel_status zt_read_secret_file(const char *path, char **out,
 				   zitadel_error *err);
 
+/*
+ * Why issuer is not a usable Zitadel issuer (https://host[:port], nothing
+ * more), as a phrase to follow "issuer" or "issuer URL"; NULL when it is.
+ * *may_echo is 0 when the URL must not be shown (it may hold a password).
+ */
+const char *zt_issuer_problem(const char *issuer, int *may_echo);
+
 /* RFC 3339 in UTC, as protojson writes it (0-9 fractional digits, Z or an
  * offset). Returns 0 on success, -1 on bad input. */
 int zt_time_parse(const char *s, time_t *out);

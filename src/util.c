@@ -338,6 +338,46 @@ zitadel_status zt_read_secret_file(const char *path, char **out,
 	return ZITADEL_OK;
 }
 
+/* Issuer URLs are short; this bounds what reaches messages and the cache. */
+#define ISSUER_MAX 2048
+
+const char *zt_issuer_problem(const char *issuer, int *may_echo)
+{
+	const char *host, *p;
+	size_t host_len;
+
+	*may_echo = 1;
+	/* Before anything that echoes the URL: user:password@ would put a
+	 * password into a message. An '@' has no place in an issuer. */
+	if (strchr(issuer, '@') != NULL) {
+		*may_echo = 0;
+		return "must not contain a user name or password";
+	}
+	if (strncmp(issuer, "https://", strlen("https://")) != 0)
+		return "must be an https:// URL";
+	if (strlen(issuer) > ISSUER_MAX)
+		return "must be at most 2048 characters";
+	for (p = issuer; *p != '\0'; p++)
+		if ((unsigned char)*p <= 0x20 || *p == 0x7f || *p == '?' ||
+		    *p == '#')
+			return "must not contain spaces, control characters, a "
+			       "query or a fragment";
+
+	/* Zitadel computes its issuer as scheme://host[:port] (reference
+	 * §4.1), and the assertion's aud must equal it byte for byte. */
+	host = issuer + strlen("https://");
+	host_len = strcspn(host, "/");
+	if (host_len == 0)
+		return "must be an https:// URL with a host";
+	if (host[host_len] == '\0')
+		return NULL;
+	if (host[host_len + 1] == '\0')
+		return "must not end with '/' (Zitadel's issuer has none; "
+		       "remove the trailing slash)";
+	return "must not have a path (Zitadel's issuer is "
+	       "https://host[:port] only)";
+}
+
 static int digits(const char **p, int n, int *out)
 {
 	int v = 0;

@@ -80,6 +80,16 @@ static const struct error_case error_cases[] = {
      2, "must not end with '/'"},
     {"[pam]\nissuer = http://id.example.com\n", ZITADEL_ERR_CONFIG, 2,
      "https:// URL"},
+    /* the issuer rules of zitadel_ctx_new (test_ctx.c has them all) */
+    {"[profile work]\nissuer = https://id.example.com/zitadel\n",
+     ZITADEL_ERR_CONFIG, 2, "issuer must not have a path"},
+    {"[pam]\nissuer = https://id.example.com/zitadel/\n", ZITADEL_ERR_CONFIG,
+     2, "issuer must not have a path"},
+    {"[profile work]\nissuer = https://u:hunter2@id.example.com\n",
+     ZITADEL_ERR_CONFIG, 2,
+     "issuer must not contain a user name or password"},
+    {"[profile work]\nissuer = https://id.example.com?x\n",
+     ZITADEL_ERR_CONFIG, 2, "a query or a fragment"},
     {"[profile work]\nissuer = https://id.example.com\n"
      "key_credential = /run/creds/key\n",
      ZITADEL_ERR_CONFIG, 3, "key_credential must be a credential name"},
@@ -198,6 +208,9 @@ static void expect_error(const char *path, zitadel_status want_st,
 			 want_prefix, phrase);
 	if (strchr(err.message, '\n') != NULL)
 		fail_msg("message spans lines: %s", err.message);
+	/* the password of the cases' issuer URLs */
+	if (strstr(err.message, "hunter2") != NULL)
+		fail_msg("message shows a password: %s", err.message);
 }
 
 static void test_error_table(void **state)

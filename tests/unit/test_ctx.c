@@ -20,6 +20,77 @@
 
 #include "internal.h"
 
+struct issuer_case {
+	const char *issuer;
+	const char *phrase; /* NULL: accepted */
+	const char *hidden; /* must not appear in the message */
+};
+
+static const struct issuer_case issuer_cases[] = {
+    {"https://id.example.com", NULL, NULL},
+    {"https://id.example.com:8443", NULL, NULL},
+    {"https://127.0.0.1:1234", NULL, NULL},
+    {"http://id.example.com",
+     "issuer http://id.example.com must be an "
+     "https:// URL",
+     NULL},
+    {"id.example.com", "must be an https:// URL", NULL},
+    {"https://", "must be an https:// URL with a host", NULL},
+    {"https:///path", "must be an https:// URL with a host", NULL},
+    {"https://id.example.com/",
+     "issuer https://id.example.com/ must not "
+     "end with '/'",
+     NULL},
+    {"https://id.example.com/path", "must not have a path", NULL},
+    {"https://id.example.com/path/", "must not have a path", NULL},
+    {"https://id.example.com/oauth/v2", "https://host[:port] only", NULL},
+    {"https://id.example.com?x=1", "a query or a fragment", NULL},
+    {"https://id.example.com#top", "a query or a fragment", NULL},
+    {"https://id.example.com x", "must not contain spaces", NULL},
+    {"https://id.example.com\r\nX: y", "control characters", NULL},
+    {"https://user:hunter2@id.example.com",
+     "issuer must not contain a user name or password", "hunter2"},
+    {"https://user@id.example.com",
+     "issuer must not contain a user name or password", "user@"},
+    {"http://user:hunter2@id.example.com",
+     "issuer must not contain a user name or password", "hunter2"},
+    {"https://id.example.com/a@hunter2",
+     "issuer must not contain a user name or password", "hunter2"},
+};
+
+static void test_issuer(void **state)
+{
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(issuer_cases) / sizeof(issuer_cases[0]); i++) {
+		const struct issuer_case *c = &issuer_cases[i];
+		zitadel_error err = ZITADEL_ERROR_INIT;
+		zitadel_ctx *ctx = NULL;
+		zitadel_status st;
+
+		st = zitadel_ctx_new(c->issuer, &ctx, &err);
+		if (c->phrase == NULL) {
+			if (st != ZITADEL_OK)
+				fail_msg("%s: %s", c->issuer, err.message);
+			assert_string_equal(zitadel_ctx_issuer(ctx), c->issuer);
+			zitadel_ctx_free(ctx);
+			continue;
+		}
+		assert_null(ctx);
+		assert_int_equal(st, ZITADEL_ERR_INVALID_ARGUMENT);
+		assert_int_equal(err.status, ZITADEL_ERR_INVALID_ARGUMENT);
+		if (strstr(err.message, c->phrase) == NULL)
+			fail_msg("%s: \"%s\" lacks \"%s\"", c->issuer,
+				 err.message, c->phrase);
+		if (c->hidden != NULL && strstr(err.message, c->hidden) != NULL)
+			fail_msg("%s: \"%s\" shows \"%s\"", c->issuer,
+				 err.message, c->hidden);
+		/* said once: "issuer ... issuer" is a doubled prefix */
+		assert_null(strstr(err.message + 1, "issuer https"));
+	}
+}
+
 static zitadel_ctx *new_ctx(void)
 {
 	zitadel_ctx *ctx = NULL;
@@ -175,6 +246,7 @@ static void test_ca_file(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_issuer),
 	    cmocka_unit_test(test_pat_and_client_secret),
 	    cmocka_unit_test(test_secret_length),
 	    cmocka_unit_test(test_ca_file),
