@@ -225,8 +225,14 @@ static void take_back(app *a, const secret_command *sc, const received *r)
 	zitadel_error err = ZITADEL_ERROR_INIT;
 
 	if (sc->remove == NULL) {
+		/* the new secret replaced any earlier one, so none is left */
 		if (zitadel_machine_secret_remove(a->ctx, user_id, NULL,
-						  &err) != ZITADEL_OK)
+						  &err) == ZITADEL_OK)
+			fprintf(stderr,
+				"zitadelctl: %s: the new secret was removed "
+				"again; the machine user now has no secret\n",
+				a->call);
+		else
 			fprintf(stderr,
 				"zitadelctl: %s: the new secret is left on "
 				"the server: %s\n",

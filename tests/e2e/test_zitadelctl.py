@@ -9,6 +9,7 @@ import json
 import os
 import re
 import stat
+import subprocess
 import sys
 import unittest
 
@@ -467,6 +468,48 @@ class SecretHandling(Ctl):
         out = os.path.join(self.conf, "pat")
         self.fails(LOCAL, "pat", "add", m["user_id"], "--output-file", out)
         self.assertEqual(self.ok("pat", "list", m["user_id"])["result"], [])
+
+    def test_disk_full_takes_the_secret_back_and_says_so(self):
+        """A tiny tmpfs, full: the secret cannot be stored, so the new
+        credential is removed on the server again, in so many words."""
+        mnt = self.path("full")
+        os.mkdir(mnt)
+        r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8k",
+                            "tmpfs", mnt], capture_output=True)
+        if r.returncode != 0:
+            self.skipTest("cannot mount a tmpfs here: %s" %
+                          r.stderr.decode().strip())
+        try:
+            fd = os.open(os.path.join(mnt, "filler"),
+                         os.O_WRONLY | os.O_CREAT, 0o600)
+            try:
+                while os.write(fd, b"x" * 512) > 0:
+                    pass
+            except OSError:
+                pass
+            os.close(fd)
+            m = self.machine()
+            uid = m["user_id"]
+            out = os.path.join(mnt, "secret")
+            cases = (("key", "add", r"key \d+ removed again"),
+                     ("pat", "add", r"token \d+ removed again"),
+                     ("secret", "generate",
+                      "the new secret was removed again; the machine "
+                      "user now has no secret"))
+            for group, verb, said in cases:
+                with self.subTest(cmd=group + " " + verb):
+                    p = self.fails(LOCAL, group, verb, uid,
+                                   "--output-file", out)
+                    self.assertIn("No space left", p.stderr)
+                    self.assertRegex(p.stderr, said)
+                    self.assertEqual(sorted(os.listdir(mnt)), ["filler"])
+            self.assertEqual(self.ok("key", "list", uid)["result"], [])
+            self.assertEqual(self.ok("pat", "list", uid)["result"], [])
+            # no secret left: removing it again finds none
+            self.fails(EXISTS, "secret", "remove", uid,
+                       ident="COMMAND-coi82n")
+        finally:
+            subprocess.run(["umount", mnt])
 
     def test_no_secret_on_argv_or_stderr(self):
         self.fails(USAGE, "pat", "add", "1", "--token", "x")
