@@ -97,5 +97,27 @@ class FifoTest(Base):
         self.assert_fails(r, H_CONFIG, path, "is not a regular file")
 
 
+class CaFileTest(Base):
+    def setUp(self):
+        super().setUp()
+        self.m = srv.create_machine()
+
+    def test_missing_ca_file_is_a_config_error(self):
+        srv.reset_counts()
+        r = self.run_helper(["--issuer", srv.issuer,
+                             "--key-file", self.m["key_file"],
+                             "--ca-file", "/nonexistent", "token"])
+        self.assert_fails(r, H_CONFIG,
+                          "CA file /nonexistent: No such file or directory")
+        self.assertEqual(srv.counts(), {})
+
+    def test_fifo_ca_file(self):
+        path = fifo()
+        r = self.run_helper(["--issuer", srv.issuer,
+                             "--key-file", self.m["key_file"],
+                             "--ca-file", path, "token"])
+        self.assert_fails(r, H_CONFIG, path, "is not a regular file")
+
+
 if __name__ == "__main__":
     unittest.main()
