@@ -107,9 +107,61 @@ out:
 
 /* ---- locations and names ---------------------------------------------- */
 
+/*
+ * The cache creates what it needs below a directory that exists, never
+ * that directory: a home that is missing (HOME=/nonexistent, a system user)
+ * or the parent of $XDG_CACHE_HOME. Without it there is no cache, which
+ * callers treat as a warning, not as an unsafe cache.
+ */
+static zitadel_status require_dir(const char *what, const char *path,
+				  size_t len, zitadel_error *err)
+{
+	char shown[ZT_LOG_CLIP + 4];
+	struct stat st;
+	char *copy;
+	int rc;
+
+	copy = zt_strndup(path, len);
+	if (copy == NULL)
+		return zt_error(err, ZITADEL_ERR_NOMEM,
+				"out of memory naming the cache directory");
+	rc = stat(copy, &st);
+	zt_clip(copy, len, shown, sizeof(shown));
+	free(copy);
+	if (rc != 0 && (errno == ENOENT || errno == ENOTDIR))
+		return zt_error(err, ZITADEL_ERR_IO,
+				"%s %s does not exist; no token cache", what,
+				shown);
+	if (rc != 0)
+		return zt_error(err, ZITADEL_ERR_IO,
+				"cannot use %s %s: %s; no token cache", what,
+				shown, strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		return zt_error(err, ZITADEL_ERR_IO,
+				"%s %s is not a directory; no token cache",
+				what, shown);
+	return ZITADEL_OK;
+}
+
+/* The length of path without its last component and trailing slashes; 1
+ * for a path directly under "/". */
+static size_t parent_len(const char *path)
+{
+	size_t len = strlen(path);
+
+	while (len > 1 && path[len - 1] == '/')
+		len--;
+	while (len > 1 && path[len - 1] != '/')
+		len--;
+	while (len > 1 && path[len - 1] == '/')
+		len--;
+	return len;
+}
+
 zitadel_status zt_cache_dir_default(char **out, zitadel_error *err)
 {
 	const char *xdg, *home;
+	zitadel_status rc;
 	struct passwd *pw;
 	char *dir = NULL;
 
@@ -120,18 +172,28 @@ zitadel_status zt_cache_dir_default(char **out, zitadel_error *err)
 	xdg = secure_getenv("XDG_CACHE_HOME");
 	home = secure_getenv("HOME");
 	if (xdg != NULL && xdg[0] == '/') {
+		rc = require_dir("the parent of XDG_CACHE_HOME", xdg,
+				 parent_len(xdg), err);
+		if (rc != ZITADEL_OK)
+			return rc;
 		dir = zt_asprintf("%s/zitadel", xdg);
-	} else if (home != NULL && home[0] == '/') {
-		dir = zt_asprintf("%s/.cache/zitadel", home);
 	} else {
-		pw = getpwuid(geteuid());
-		if (pw == NULL || pw->pw_dir == NULL || pw->pw_dir[0] != '/')
-			return zt_error(err, ZITADEL_ERR_CONFIG,
-					"no cache directory: XDG_CACHE_HOME "
-					"and HOME are unset and uid %lu has "
-					"no home directory",
-					(unsigned long)geteuid());
-		dir = zt_asprintf("%s/.cache/zitadel", pw->pw_dir);
+		if (home == NULL || home[0] != '/') {
+			pw = getpwuid(geteuid());
+			if (pw == NULL || pw->pw_dir == NULL ||
+			    pw->pw_dir[0] != '/')
+				return zt_error(err, ZITADEL_ERR_CONFIG,
+						"no cache directory: "
+						"XDG_CACHE_HOME and HOME are "
+						"unset and uid %lu has no "
+						"home directory",
+						(unsigned long)geteuid());
+			home = pw->pw_dir;
+		}
+		rc = require_dir("home directory", home, strlen(home), err);
+		if (rc != ZITADEL_OK)
+			return rc;
+		dir = zt_asprintf("%s/.cache/zitadel", home);
 	}
 	if (dir == NULL)
 		return zt_error(err, ZITADEL_ERR_NOMEM,

@@ -119,5 +119,39 @@ class CaFileTest(Base):
         self.assert_fails(r, H_CONFIG, path, "is not a regular file")
 
 
+class MissingHomeTest(Base):
+    """The cache makes .cache/zitadel below a home that exists, never the
+    home itself; without one the token is fetched and not cached."""
+
+    def setUp(self):
+        super().setUp()
+        self.m = srv.create_machine()
+        self.args = ["--issuer", srv.issuer, "--key-file", self.m["key_file"],
+                     "--ca-file", srv.ca_file, "token"]
+
+    def test_missing_home_is_not_created(self):
+        home = os.path.join(ztest.tmpdir(), "nonexistent-home")
+        env = clean_env(home=home)
+        for _ in range(2):
+            r = self.run_helper(self.args, env)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            self.assertEqual(r.stderr, "")
+            self.assertFalse(os.path.lexists(home))
+
+    def test_missing_xdg_parent_is_not_created(self):
+        top = os.path.join(ztest.tmpdir(), "gone")
+        env = clean_env(XDG_CACHE_HOME=os.path.join(top, "cache"))
+        r = self.run_helper(self.args, env)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertFalse(os.path.lexists(top))
+
+    def test_existing_home_gets_its_cache(self):
+        r = self.run_helper(self.args)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        cache = os.path.join(self.env["HOME"], ".cache", "zitadel")
+        self.assertTrue(os.path.isdir(cache))
+        self.assertEqual(os.stat(cache).st_mode & 0o777, 0o700)
+
+
 if __name__ == "__main__":
     unittest.main()

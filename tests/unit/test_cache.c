@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -786,34 +787,98 @@ static void test_identity_fields_separated(void **state)
 	expect_hit(f->dir, &y, -1, T0, "tok-y");
 }
 
-static void test_dir_default(void **state)
+static void expect_no_default(const char *phrase, const char *path)
+{
+	zitadel_error err = ZITADEL_ERROR_INIT;
+	char *dir = (char *)1;
+
+	assert_int_equal(zt_cache_dir_default(&dir, &err), ZITADEL_ERR_IO);
+	assert_null(dir);
+	if (strstr(err.message, phrase) == NULL ||
+	    strstr(err.message, path) == NULL ||
+	    strstr(err.message, "; no token cache") == NULL)
+		fail_msg("\"%s\" lacks \"%s\" or %s", err.message, phrase,
+			 path);
+}
+
+static void expect_default(const char *want)
 {
 	zitadel_error err = ZITADEL_ERROR_INIT;
 	char *dir = NULL;
+
+	if (zt_cache_dir_default(&dir, &err) != ZITADEL_OK)
+		fail_msg("%s", err.message);
+	assert_string_equal(dir, want);
+	free(dir);
+}
+
+static void test_dir_default(void **state)
+{
+	struct fixture *f = *state;
+	zitadel_error err = ZITADEL_ERROR_INIT;
+	zitadel_token t = make_token("tok", T0, 3600);
+	zt_cache_id id = {"https://a", "jwt-bearer", "1", "2", "openid"};
+	char *dir = NULL, xdg[160], home[160], want[200];
+	zt_cache_lock *lock = NULL;
 	char *old_xdg = getenv("XDG_CACHE_HOME");
 	char *old_home = getenv("HOME");
+	struct passwd *pw;
+	struct stat st;
 
-	(void)state;
 	old_xdg = old_xdg ? strdup(old_xdg) : NULL;
 	old_home = old_home ? strdup(old_home) : NULL;
 
-	setenv("XDG_CACHE_HOME", "/x/cache", 1);
+	/* $XDG_CACHE_HOME is made only where its parent exists */
+	snprintf(xdg, sizeof(xdg), "%s/x/cache", f->root);
+	setenv("XDG_CACHE_HOME", xdg, 1);
 	setenv("HOME", "/home/u", 1);
-	assert_int_equal(zt_cache_dir_default(&dir, &err), ZITADEL_OK);
-	assert_string_equal(dir, "/x/cache/zitadel");
-	free(dir);
+	expect_no_default("the parent of XDG_CACHE_HOME", "/x does not exist");
+	snprintf(home, sizeof(home), "%s/x", f->root);
+	assert_int_equal(mkdir(home, 0700), 0);
+	snprintf(want, sizeof(want), "%s/zitadel", xdg);
+	expect_default(want);
+	snprintf(xdg, sizeof(xdg), "%s/x/cache//", f->root);
+	setenv("XDG_CACHE_HOME", xdg, 1);
+	snprintf(want, sizeof(want), "%s/zitadel", xdg);
+	expect_default(want);
 
+	/* a missing home is never created, and the cache is not used */
+	snprintf(home, sizeof(home), "%s/home", f->root);
 	setenv("XDG_CACHE_HOME", "relative/cache", 1);
-	assert_int_equal(zt_cache_dir_default(&dir, &err), ZITADEL_OK);
-	assert_string_equal(dir, "/home/u/.cache/zitadel");
-	free(dir);
+	setenv("HOME", home, 1);
+	expect_no_default("home directory", "/home does not exist");
+	assert_int_equal(zt_cache_store(NULL, &id, &t, &err), ZITADEL_ERR_IO);
+	assert_int_equal(zt_cache_lock_take(NULL, &id, 0, &lock, NULL),
+			 ZITADEL_ERR_IO);
+	assert_null(lock);
+	assert_int_not_equal(stat(home, &st), 0);
 
+	/* one that is a file is no home either */
+	write_file(home, "x\n", 2, 0600);
+	expect_no_default("home directory", "/home is not a directory");
+	assert_int_equal(unlink(home), 0);
+
+	/* an existing home gets .cache and .cache/zitadel, as always */
+	assert_int_equal(mkdir(home, 0755), 0);
+	snprintf(want, sizeof(want), "%s/.cache/zitadel", home);
+	expect_default(want);
+	zitadel_error_clear(&err);
+	if (zt_cache_store(NULL, &id, &t, &err) != ZITADEL_OK)
+		fail_msg("%s", err.message);
+	assert_int_equal(stat(want, &st), 0);
+	assert_true(S_ISDIR(st.st_mode));
+
+	/* no HOME: the password database's home, under the same rule */
 	unsetenv("XDG_CACHE_HOME");
 	unsetenv("HOME");
-	assert_int_equal(zt_cache_dir_default(&dir, &err), ZITADEL_OK);
-	assert_non_null(strstr(dir, "/.cache/zitadel"));
-	assert_true(dir[0] == '/');
-	free(dir);
+	pw = getpwuid(geteuid());
+	if (pw != NULL && pw->pw_dir != NULL && stat(pw->pw_dir, &st) == 0 &&
+	    S_ISDIR(st.st_mode)) {
+		assert_int_equal(zt_cache_dir_default(&dir, &err), ZITADEL_OK);
+		assert_non_null(strstr(dir, "/.cache/zitadel"));
+		assert_true(dir[0] == '/');
+		free(dir);
+	}
 
 	if (old_xdg)
 		setenv("XDG_CACHE_HOME", old_xdg, 1);
