@@ -149,6 +149,36 @@ static void usage_all(FILE *f)
 		exit_help);
 }
 
+/* A first word that names a group of commands (key, pat, ...), not a
+ * one-word command such as enroll. */
+static int is_group(const char *word)
+{
+	size_t i;
+
+	for (i = 0; i < NCOMMANDS; i++)
+		if (commands[i].verb != NULL &&
+		    strcmp(commands[i].group, word) == 0)
+			return 1;
+	return 0;
+}
+
+static void usage_group(FILE *f, const char *group)
+{
+	size_t i;
+
+	fprintf(f,
+		"Usage: zitadelctl [OPTIONS] %s COMMAND [ARGS]\n\n"
+		"Commands:\n",
+		group);
+	for (i = 0; i < NCOMMANDS; i++)
+		if (strcmp(commands[i].group, group) == 0)
+			fprintf(f, "  %s\n", commands[i].synopsis);
+	fprintf(f,
+		"\nSee zitadelctl %s COMMAND --help for one command, and "
+		"zitadelctl --help\nfor the global options and exit codes.\n",
+		group);
+}
+
 static void usage_command(const command *c)
 {
 	printf("Usage: zitadelctl [OPTIONS] %s\n\n%s\n\n%s\n%s", c->synopsis,
@@ -756,6 +786,10 @@ static int help_for(char **words, int n)
 		usage_all(stdout);
 		return EXIT_OK;
 	}
+	if (n == 1 && is_group(words[0])) {
+		usage_group(stdout, words[0]);
+		return EXIT_OK;
+	}
 	c = find_command(words, n, &used);
 	if (c == NULL) {
 		fprintf(stderr, "zitadelctl: no command \"%s%s%s\"\n", words[0],
@@ -827,6 +861,16 @@ static int run(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	c = find_command(o.args, o.nargs, &used);
+	if (c == NULL && o.nargs == 1 && is_group(o.args[0])) {
+		if (help) {
+			usage_group(stdout, o.args[0]);
+			return EXIT_OK;
+		}
+		fprintf(stderr, "zitadelctl: %s: which command?\n\n",
+			o.args[0]);
+		usage_group(stderr, o.args[0]);
+		return EXIT_USAGE;
+	}
 	if (c == NULL) {
 		fprintf(stderr,
 			"zitadelctl: unknown command \"%s%s%s\"; see "

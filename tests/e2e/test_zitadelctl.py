@@ -659,6 +659,34 @@ class Cli(Ctl):
         self.fails(USAGE, "--output", "yaml", "key", "list", "1")
         self.fails(USAGE, "--timeout", "0", "key", "list", "1")
 
+    def test_group_usage(self):
+        groups = {"machine": ("machine add", "machine update"),
+                  "key": ("key add", "key get", "key list", "key remove",
+                          "key rotate"),
+                  "pat": ("pat add", "pat get", "pat list", "pat remove"),
+                  "secret": ("secret generate", "secret remove")}
+        for group, cmds in groups.items():
+            with self.subTest(group=group):
+                for args in ((group, "--help"), ("--help", group),
+                             ("help", group)):
+                    p = self.ctl(*args, base=False)
+                    self.assertEqual((p.returncode, p.stderr), (0, ""))
+                    self.assertTrue(p.stdout.startswith(
+                        "Usage: zitadelctl [OPTIONS] %s COMMAND" % group),
+                        p.stdout)
+                    for cmd in cmds:
+                        self.assertIn("\n  %s " % cmd, p.stdout)
+                    self.assertNotIn("enroll", p.stdout)
+                p = self.ctl(group, base=False)
+                self.assertEqual((p.returncode, p.stdout), (USAGE, ""))
+                self.assertTrue(p.stderr.startswith(
+                    "zitadelctl: %s: which command?\n" % group), p.stderr)
+                for cmd in cmds:
+                    self.assertIn("\n  %s " % cmd, p.stderr)
+        # an unknown verb in a group stays an unknown command
+        p = self.fails(USAGE, "help", "key", "frob", base=False)
+        self.assertIn("key frob", p.stderr)
+
     def shell(self, redirect, *args):
         """Run zitadelctl with a shell redirection applied first."""
         argv = ["sh", "-c", 'exec "$@" ' + redirect, "sh", CTL,
