@@ -1073,6 +1073,9 @@ typedef struct mgmt_call {
 	const obj_type *answer; /* the answer, or each item of a list */
 	const char *member;     /* the answer is this member of the body */
 	void *(*wrap)(list_shape *l); /* lists: the public struct */
+	/* the error id with which this call says the user is unknown, when
+	 * that is not a 404 */
+	const char *user_not_found_id;
 } mgmt_call;
 
 static const mgmt_call user_add_call = {
@@ -1102,6 +1105,7 @@ static const mgmt_call key_add_call = {
     .retry = ZT_RETRY_SAFE,
     .body = key_add_body,
     .answer = &key_added_type,
+    .user_not_found_id = "COMMAND-bnipwm1", /* reference 2.5 */
 };
 
 static const mgmt_call key_get_call = {
@@ -1141,6 +1145,7 @@ static const mgmt_call pat_add_call = {
     .retry = ZT_RETRY_SAFE,
     .body = pat_add_body,
     .answer = &pat_added_type,
+    .user_not_found_id = "COMMAND-Dggw2", /* reference 2.9 */
 };
 
 static const mgmt_call pat_get_call = {
@@ -1344,6 +1349,33 @@ static zitadel_status mgmt_build(void *userdata, unsigned attempt,
 }
 
 /*
+ * A non-2xx answer of call c as a status and detail. Zitadel answers
+ * AddMachineKey and AddPersonalAccessToken for a user it does not know with
+ * 400 and gRPC code 9 (FAILED_PRECONDITION), where every other call says
+ * 404 (reference 2.5, 2.9); that id on those calls alone is
+ * ZITADEL_ERR_NOT_FOUND, so that callers report "not found" alike. The
+ * detail keeps the HTTP status, code and id as the server sent them.
+ */
+static zitadel_status call_status(const mgmt_call *c,
+				  const zt_http_response *resp,
+				  zitadel_error *err)
+{
+	zitadel_error local = ZITADEL_ERROR_INIT;
+	zitadel_status rc;
+
+	rc = zt_http_status(resp, c->what, &local);
+	if (rc == ZITADEL_OK)
+		rc = zt_error(&local, ZITADEL_ERR_HTTP, "%s: HTTP %ld", c->what,
+			      resp->status);
+	if (c->user_not_found_id != NULL &&
+	    strcmp(local.error_id, c->user_not_found_id) == 0)
+		rc = ZITADEL_ERR_NOT_FOUND;
+	return zt_error_http(err, rc, local.http_status, local.grpc_code,
+			     local.error_id[0] != '\0' ? local.error_id : NULL,
+			     "%s", local.message);
+}
+
+/*
  * Send call c to {issuer}/management/v1{path}, path already escaped. A
  * non-2xx answer becomes the status and detail; on success resp holds the
  * body.
@@ -1371,10 +1403,7 @@ static zitadel_status mgmt_send(zitadel_ctx *ctx, const mgmt_call *c,
 	if (rc != ZITADEL_OK)
 		goto out;
 	if (resp->status < 200 || resp->status > 299) {
-		rc = zt_http_status(resp, c->what, err);
-		if (rc == ZITADEL_OK)
-			rc = zt_error(err, ZITADEL_ERR_HTTP, "%s: HTTP %ld",
-				      c->what, resp->status);
+		rc = call_status(c, resp, err);
 		goto out;
 	}
 

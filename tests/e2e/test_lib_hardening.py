@@ -153,5 +153,54 @@ class MissingHomeTest(Base):
         self.assertEqual(os.stat(cache).st_mode & 0o777, 0o700)
 
 
+class UnknownUserTest(Base):
+    """AddMachineKey and AddPersonalAccessToken answer an unknown user with
+    400 FAILED_PRECONDITION (reference 2.5, 2.9): zitadelctl must still say
+    not found, and keep what the server sent."""
+
+    UNKNOWN = "290000000000000001"
+
+    def ctl(self, *args, cred=None):
+        d = ztest.tmpdir()
+        conf = os.path.join(d, "empty.conf")
+        open(conf, "w").close()
+        env = dict(self.env, HOME=d)
+        cred = cred or ["--key-file", srv.admin_key_file]
+        return ztest.run([CTL, "--issuer", srv.issuer,
+                          "--ca-file", srv.ca_file, "--config", conf] +
+                         cred + list(args), env=env), d
+
+    def assert_not_found(self, r, ident):
+        self.assertEqual(r.returncode, C_NOT_FOUND, r.stderr)
+        self.assertIn(ident, r.stderr)
+        self.assertIn("HTTP 400", r.stderr)
+
+    def test_key_add(self):
+        r, _ = self.ctl("key", "add", self.UNKNOWN, "--show-secret")
+        self.assert_not_found(r, "COMMAND-bnipwm1")
+
+    def test_pat_add(self):
+        r, _ = self.ctl("pat", "add", self.UNKNOWN, "--show-secret")
+        self.assert_not_found(r, "COMMAND-Dggw2")
+
+    def test_enroll(self):
+        # --key-file names the file to write; the caller uses the PAT
+        out = ztest.tmpdir()
+        r, _ = self.ctl("enroll", self.UNKNOWN, "--key-file",
+                        os.path.join(out, "k.json"),
+                        cred=["--pat-file", srv.admin_pat_file])
+        self.assert_not_found(r, "COMMAND-bnipwm1")
+        self.assertEqual(os.listdir(out), [])
+
+    def test_other_failed_precondition_unchanged(self):
+        # the same 400 and code with another id is not "not found"
+        srv.fault("/management/v1/users/%s/keys" % self.UNKNOWN, "status",
+                  status=400, body={"code": 9, "message": "x",
+                                    "details": [{"id": "COMMAND-other"}]})
+        r, _ = self.ctl("key", "add", self.UNKNOWN, "--show-secret")
+        self.assertNotEqual(r.returncode, C_NOT_FOUND, r.stderr)
+        self.assertIn("COMMAND-other", r.stderr)
+
+
 if __name__ == "__main__":
     unittest.main()
