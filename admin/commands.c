@@ -329,6 +329,38 @@ out:
 
 /* ---- machine users ---------------------------------------------------- */
 
+/*
+ * User names, names and descriptions end up in tables, logs and consoles:
+ * a control character (C0, DEL, or a C1 code point in UTF-8) could break a
+ * line or send a terminal escape, so it is refused before any request.
+ * The value itself is not echoed, for the same reason.
+ */
+static int plain_text(app *a, const char *what, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	for (; s != NULL && *p != '\0'; p++)
+		if (*p < 0x20 || *p == 0x7f ||
+		    (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f))
+			return fail_msg(a, EXIT_USAGE,
+					"%s holds a control character", what);
+	return EXIT_OK;
+}
+
+/* The texts a machine user carries; username is NULL for an update. */
+static int machine_texts(app *a, const char *username)
+{
+	const options *o = a->opt;
+	int rc;
+
+	rc = plain_text(a, "the user name", username);
+	if (rc == EXIT_OK)
+		rc = plain_text(a, "--name", o->name);
+	if (rc == EXIT_OK)
+		rc = plain_text(a, "--description", o->description);
+	return rc;
+}
+
 static zitadel_status machine_add(app *a, json_t **out, zitadel_error *err)
 {
 	const options *o = a->opt;
@@ -354,9 +386,12 @@ int cmd_machine_add(app *a)
 	    {NULL, NULL},
 	};
 
+	int rc;
+
 	if (a->opt->name == NULL)
 		return fail_msg(a, EXIT_USAGE, "--name NAME is required");
-	return run(a, machine_add, cols, 0);
+	rc = machine_texts(a, a->opt->args[0]);
+	return rc != EXIT_OK ? rc : run(a, machine_add, cols, 0);
 }
 
 static zitadel_status machine_update(app *a, json_t **out, zitadel_error *err)
@@ -375,9 +410,12 @@ static zitadel_status machine_update(app *a, json_t **out, zitadel_error *err)
 
 int cmd_machine_update(app *a)
 {
+	int rc;
+
 	if (a->opt->name == NULL)
 		return fail_msg(a, EXIT_USAGE, "--name NAME is required");
-	return run(a, machine_update, details_cols, 0);
+	rc = machine_texts(a, NULL);
+	return rc != EXIT_OK ? rc : run(a, machine_update, details_cols, 0);
 }
 
 /* ---- machine keys ----------------------------------------------------- */

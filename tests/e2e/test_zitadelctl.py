@@ -132,6 +132,32 @@ class MachineUsers(Ctl):
                    "2030-01-01")
         self.fails(USAGE, "machine", "add")
 
+    def test_control_characters_refused_before_any_request(self):
+        m = self.machine()
+        bad = ("a\nb", "a\rb", "a\tb", "a\x1b[31mb", "a\x7fb",
+               "a\u0085b", "a\u009bb")
+        srv.reset_counts()
+        for text in bad:
+            with self.subTest(text=text):
+                p = self.fails(USAGE, "machine", "add", text, "--name", "x",
+                               ident="the user name")
+                self.assertNotIn(text, p.stderr)
+                self.fails(USAGE, "machine", "add", "ok-" + m["user_id"],
+                           "--name", text, ident="--name")
+                self.fails(USAGE, "machine", "add", "ok-" + m["user_id"],
+                           "--name", "x", "--description", text,
+                           ident="--description")
+                self.fails(USAGE, "machine", "update", m["user_id"],
+                           "--name", text, ident="--name")
+                self.fails(USAGE, "machine", "update", m["user_id"],
+                           "--name", "x", "--description", text,
+                           ident="--description")
+        self.assertEqual(srv.requests(), [])
+        # other non-ASCII text is fine
+        r = self.ok("machine", "add", "robot-ctl-ü", "--name", "Rößli",
+                    "--description", "für Überweisungen")
+        self.assertTrue(r["userId"])
+
     def test_table_output(self):
         p = self.ctl("machine", "add", "robot-table", "--name", "R")
         self.assertEqual(p.returncode, 0, p.stderr)
