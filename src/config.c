@@ -894,9 +894,17 @@ static char *reader(char *str, int num, void *stream)
 
 	if (len > 0 && start[0] == '[') {
 		const char *end = memchr(start, ']', len);
+		struct where at = {ps->path, ps->line};
 
-		if (end != NULL)
-			on_section(ps, start + 1, (size_t)(end - start - 1));
+		/* Said here, on its own line: inih would go on, and the keys
+		 * below would be blamed for standing before any section. */
+		if (end == NULL) {
+			ps->rc = bad(ps->err, &at,
+				     "malformed section header: no closing "
+				     "']'");
+			return NULL;
+		}
+		on_section(ps, start + 1, (size_t)(end - start - 1));
 	}
 	return str;
 }
@@ -1016,6 +1024,10 @@ static zitadel_status parse_file(zitadel_config *cfg, const char *path,
 	ps.path = path;
 	ps.text = text;
 	ps.len = len;
+	/* A UTF-8 byte order mark, as some Windows editors write, is not part
+	 * of the first line. */
+	if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0)
+		ps.pos = 3;
 	ps.err = err;
 	ps.dir = dir_of(path);
 	if (ps.dir == NULL) {

@@ -51,7 +51,15 @@ static const struct error_case error_cases[] = {
      "before any [section]"},
     {"; comment\nthis line is not ini\n", ZITADEL_ERR_CONFIG, 2,
      "expected \"key = value\""},
-    {"[pam\n", ZITADEL_ERR_CONFIG, 1, "expected \"key = value\""},
+    {"[pam\n", ZITADEL_ERR_CONFIG, 1, "malformed section header"},
+    {"[profile a\nissuer = https://id.example.com\n", ZITADEL_ERR_CONFIG, 1,
+     "malformed section header: no closing ']'"},
+    {"; c\n  [profile a\n", ZITADEL_ERR_CONFIG, 2, "malformed section"},
+    /* a byte order mark is skipped, and lines still count from 1 */
+    {"\xef\xbb\xbf" GOOD_PROFILE "bogus = 1\n", ZITADEL_ERR_CONFIG, 4,
+     "unknown key \"bogus\" in [profile work]"},
+    {"\xef\xbb\xbfissuer = https://x\n", ZITADEL_ERR_CONFIG, 1,
+     "before any [section]"},
     /* values */
     {GOOD_PROFILE "timeout = 0\n", ZITADEL_ERR_CONFIG, 4,
      "timeout must be a whole number of seconds from 1 to 600"},
@@ -83,13 +91,12 @@ static const struct error_case error_cases[] = {
     /* the issuer rules of zitadel_ctx_new (test_ctx.c has them all) */
     {"[profile work]\nissuer = https://id.example.com/zitadel\n",
      ZITADEL_ERR_CONFIG, 2, "issuer must not have a path"},
-    {"[pam]\nissuer = https://id.example.com/zitadel/\n", ZITADEL_ERR_CONFIG,
-     2, "issuer must not have a path"},
+    {"[pam]\nissuer = https://id.example.com/zitadel/\n", ZITADEL_ERR_CONFIG, 2,
+     "issuer must not have a path"},
     {"[profile work]\nissuer = https://u:hunter2@id.example.com\n",
-     ZITADEL_ERR_CONFIG, 2,
-     "issuer must not contain a user name or password"},
-    {"[profile work]\nissuer = https://id.example.com?x\n",
-     ZITADEL_ERR_CONFIG, 2, "a query or a fragment"},
+     ZITADEL_ERR_CONFIG, 2, "issuer must not contain a user name or password"},
+    {"[profile work]\nissuer = https://id.example.com?x\n", ZITADEL_ERR_CONFIG,
+     2, "a query or a fragment"},
     {"[profile work]\nissuer = https://id.example.com\n"
      "key_credential = /run/creds/key\n",
      ZITADEL_ERR_CONFIG, 3, "key_credential must be a credential name"},
@@ -821,6 +828,22 @@ static void test_alloc_failures(void **state)
 	}
 }
 
+/* A file saved with a UTF-8 byte order mark reads as without one. */
+static void test_byte_order_mark(void **state)
+{
+	struct fixture *f = *state;
+	const zitadel_profile *p;
+	zitadel_config *cfg;
+
+	write_conf(f->path, "\xef\xbb\xbf" GOOD_PROFILE);
+	cfg = load_ok(f->path);
+	p = zitadel_config_profile(cfg, "work");
+	assert_non_null(p);
+	assert_string_equal(p->issuer, "https://id.example.com");
+	assert_ptr_equal(zitadel_config_default_profile(cfg), p);
+	zitadel_config_free(cfg);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -832,6 +855,7 @@ int main(void)
 	    T(test_user_path_from_env),  T(test_matching),
 	    T(test_config_set),          T(test_fixture_files),
 	    T(test_alloc_failures),      T(test_profile_walk),
+	    T(test_byte_order_mark),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
