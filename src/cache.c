@@ -477,8 +477,10 @@ static zitadel_status check_file(int fd, const char *dir, const char *name,
 	if ((st->st_mode & 077) != 0)
 		return zt_error(err, ZITADEL_ERR_CACHE_UNSAFE,
 				"cache file %s/%s has mode %04o; it must not "
-				"be accessible by group or others",
-				shown, name, (unsigned)(st->st_mode & 07777));
+				"be accessible by group or others (chmod 600 "
+				"%s/%s)",
+				shown, name, (unsigned)(st->st_mode & 07777),
+				shown, name);
 	return ZITADEL_OK;
 }
 

@@ -572,12 +572,15 @@ static void file_refused(struct fixture *f, const char *path,
 static void test_unsafe_entry_mode(void **state)
 {
 	struct fixture *f = *state;
-	char path[256];
+	char path[256], hint[300];
 
 	store_ok(f->dir, &ID_A, "tok", T0, 3600);
 	entry_path(f->dir, ".json", path, sizeof(path));
+	/* the fix is named, as for the directory */
+	snprintf(hint, sizeof(hint), "(chmod 600 %s)", path);
 	assert_int_equal(chmod(path, 0644), 0);
 	file_refused(f, path, "mode 0644");
+	file_refused(f, path, hint);
 	assert_int_equal(chmod(path, 0640), 0);
 	file_refused(f, path, "mode 0640");
 }
