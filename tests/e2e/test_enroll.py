@@ -157,7 +157,7 @@ class Enroll(unittest.TestCase):
     def test_upload_unknown_user(self):
         path = os.path.join(self.dir, "k.json")
         p = self.ctl("enroll", "290000000000000001", "--key-file", path)
-        self.assert_failed(p, EXISTS)
+        self.assert_failed(p, NOT_FOUND)
         self.assertIn("COMMAND-bnipwm1", p.stderr)
         self.assertEqual(sorted(os.listdir(self.dir)), ["empty.conf"])
 

@@ -272,8 +272,8 @@ class Keys(Ctl):
     def test_add_errors(self):
         m = self.machine()
         uid = m["user_id"]
-        self.fails(EXISTS, "key", "add", "290000000000000001", "--show-secret",
-                   ident="COMMAND-bnipwm1")
+        self.fails(NOT_FOUND, "key", "add", "290000000000000001",
+                   "--show-secret", ident="COMMAND-bnipwm1")
         self.fails(REFUSED, "key", "add", uid, "--expires", "2001-01-01",
                    "--show-secret", ident="DOMAIN-dv3t5")
         self.fails(USAGE, "key", "add", uid, "--expires", "tomorrow",
@@ -359,8 +359,8 @@ class Pats(Ctl):
 
     def test_pat_errors(self):
         m = self.machine()
-        self.fails(EXISTS, "pat", "add", "290000000000000001", "--show-secret",
-                   ident="COMMAND-Dggw2")
+        self.fails(NOT_FOUND, "pat", "add", "290000000000000001",
+                   "--show-secret", ident="COMMAND-Dggw2")
         self.fails(REFUSED, "pat", "add", m["user_id"], "--show-secret",
                    "--expires", "2000-01-01", ident="DOMAIN-dv3t5")
         self.fails(USAGE, "pat", "get", m["user_id"])
@@ -589,9 +589,9 @@ class Access(Ctl):
         # an instance owner may act there, but the user is not in it
         iam = srv.create_machine(roles=("IAM_OWNER",))
         cred = ["--key-file", iam["key_file"]]
-        expect = {"machine update": NOT_FOUND, "key add": EXISTS,
+        expect = {"machine update": NOT_FOUND, "key add": NOT_FOUND,
                   "key get": NOT_FOUND, "key remove": NOT_FOUND,
-                  "pat add": EXISTS, "pat get": NOT_FOUND,
+                  "pat add": NOT_FOUND, "pat get": NOT_FOUND,
                   "pat remove": NOT_FOUND, "secret generate": NOT_FOUND,
                   "secret remove": NOT_FOUND}
         for call in self.CALLS[1:]:
