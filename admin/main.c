@@ -115,7 +115,8 @@ static const char global_help[] =
     "  --ca-file FILE          trusted CAs, PEM (env ZITADEL_CA_FILE)\n"
     "  --config FILE           client config (default: the usual search)\n"
     "  --profile NAME          config profile for issuer, key, CA and org\n"
-    "  --timeout SECONDS       bound on each call, retries included\n"
+    "  --timeout SECONDS       bound on each call, retries included "
+    "(1-600)\n"
     "  --output json|table     json for scripts; default table\n"
     "  --verbose               log requests (never a secret) to stderr\n"
     "  --help                  this text, or a command's with the command\n"
@@ -427,9 +428,10 @@ static int parse_options(int argc, char **argv, options *o, int *help,
 			*version = 1;
 			break;
 		case OPT_TIMEOUT:
-			if (number(v, 86400, &n) != 0 || n == 0)
+			/* the same range as the config file's timeout */
+			if (number(v, 600, &n) != 0 || n == 0)
 				return bad_value("--timeout", v,
-						 "seconds from 1 to 86400");
+						 "whole seconds from 1 to 600");
 			o->timeout_s = (long)n;
 			break;
 		case OPT_OUTPUT:

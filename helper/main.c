@@ -49,12 +49,13 @@ static const char usage_text[] =
     "  --scope SCOPES        space-separated scopes\n"
     "                        (default: " ZITADEL_DEFAULT_SCOPE ")\n"
     "  --ca-file FILE        trusted CA bundle (env ZITADEL_CA_FILE)\n"
-    "  --timeout SECONDS     bound on the whole token request\n"
+    "  --timeout SECONDS     bound on the whole token request (1-600)\n"
     "  --profile NAME        config profile (env ZITADEL_PROFILE)\n"
     "  --config FILE         config file (env ZITADEL_CONFIG)\n"
     "  --cache-dir DIR       token cache directory\n"
     "  --cache-margin SECONDS\n"
     "                        serve a cached token only while more is left\n"
+    "                        (0-86400)\n"
     "  --no-cache            neither read nor write the token cache\n"
     "  -v, --verbose         debug output on stderr (never a secret)\n"
     "  -h, --help            this text\n"
@@ -255,9 +256,10 @@ static int parse_seconds(const char *opt, const char *s, long min, long max,
 	char *end;
 	long v;
 
+	/* Digits only: strtol would take leading blanks and a sign. */
 	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || v < min || v > max) {
+	v = *s >= '0' && *s <= '9' ? strtol(s, &end, 10) : -1;
+	if (v < 0 || errno != 0 || *end != '\0' || v < min || v > max) {
 		fprintf(stderr,
 			ZH_PROG ": --%s wants whole seconds from %ld to %ld\n",
 			opt, min, max);
@@ -322,7 +324,7 @@ static int parse_options(int argc, char **argv, zh_options *o, char **words,
 			o->ca_file = optarg;
 			break;
 		case OPT_TIMEOUT:
-			if (parse_seconds("timeout", optarg, 1, 3600,
+			if (parse_seconds("timeout", optarg, 1, 600,
 					  &o->timeout_s) < 0)
 				return -1;
 			break;

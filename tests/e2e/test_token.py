@@ -139,6 +139,14 @@ class TokenTest(unittest.TestCase):
         self.assertEqual(first, second)
         self.assertEqual(token_requests(srv), before)
 
+    def test_timeout_range_matches_the_config_file(self):
+        self.assert_token(helper(self.args(extra=["--timeout", "600"]),
+                                 self.env))
+        self.assert_token(helper(self.args(extra=["--timeout", "1"]),
+                                 self.env))
+        r = helper(["--help"], self.env)
+        self.assertRegex(r.stdout, r"--timeout SECONDS .*\(1-600\)")
+
     def test_no_cache_fetches_every_time(self):
         self.assert_token(helper(self.args(), self.env))
         before = token_requests(srv)
@@ -220,6 +228,12 @@ class TokenTest(unittest.TestCase):
                  (["token", "--issuer"], "--issuer"),
                  (["--timeout", "soon", "token"], "--timeout"),
                  (["--timeout", "0", "token"], "--timeout"),
+                 (["--timeout", "601", "token"], "1 to 600"),
+                 (["--timeout", "3600", "token"], "1 to 600"),
+                 (["--timeout", " 5", "token"], "--timeout"),
+                 (["--timeout", "5 ", "token"], "--timeout"),
+                 (["--timeout", "+5", "token"], "--timeout"),
+                 (["--cache-margin", " 5", "token"], "--cache-margin"),
                  (["--cache-margin", "-5", "token"], "--cache-margin"),
                  (["frobnicate"], "frobnicate"),
                  ([], "no command"),

@@ -685,6 +685,17 @@ class Cli(Ctl):
         self.fails(USAGE, "--output", "yaml", "key", "list", "1")
         self.fails(USAGE, "--timeout", "0", "key", "list", "1")
 
+    def test_timeout_range_matches_the_config_file(self):
+        for bad in ("601", "86400", " 5", "5 ", "+5", "5s"):
+            with self.subTest(timeout=bad):
+                p = self.fails(USAGE, "--timeout", bad, "key", "list", "1")
+                self.assertIn("1 to 600", p.stderr)
+        m = self.machine()
+        for good in ("1", "600"):
+            self.ok("--timeout", good, "key", "list", m["user_id"])
+        self.assertRegex(self.ctl("--help", base=False).stdout,
+                         r"--timeout SECONDS .*\(1-600\)")
+
     def test_group_usage(self):
         groups = {"machine": ("machine add", "machine update"),
                   "key": ("key add", "key get", "key list", "key remove",
