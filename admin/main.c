@@ -536,7 +536,14 @@ int exit_code_for(const zitadel_error *err)
 int fail(app *a, const zitadel_error *err)
 {
 	char extra[ZITADEL_ERROR_ID_MAX + 40] = "";
-	size_t used = 0;
+	const char *msg = err->message;
+	size_t used = 0, n = a->call != NULL ? strlen(a->call) : 0;
+
+	/* the library names some steps as the command does ("enroll: ...");
+	 * say the command once */
+	if (n > 0 && strncmp(msg, a->call, n) == 0 && msg[n] == ':' &&
+	    msg[n + 1] == ' ')
+		msg += n + 2;
 
 	/* the status and id are what scripts branch on: make sure both
 	 * appear even if the message did not carry them */
@@ -548,9 +555,7 @@ int fail(app *a, const zitadel_error *err)
 		snprintf(extra + used, sizeof(extra) - used, " [%s]",
 			 err->error_id);
 	fprintf(stderr, "zitadelctl: %s: %s%s\n", a->call,
-		err->message[0] != '\0' ? err->message
-					: zitadel_strerror(err->status),
-		extra);
+		msg[0] != '\0' ? msg : zitadel_strerror(err->status), extra);
 	return exit_code_for(err);
 }
 

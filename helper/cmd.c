@@ -34,7 +34,7 @@ static int no_arguments(const char *cmd, int argc, char **argv)
 {
 	if (argc == 0)
 		return ZH_EXIT_OK;
-	fprintf(stderr, ZH_PROG ": %s takes no argument, got '%s'\n", cmd,
+	fprintf(stderr, "%s: %s takes no argument, got '%s'\n", zh_prog, cmd,
 		argv[0]);
 	return ZH_EXIT_USAGE;
 }
@@ -81,7 +81,7 @@ int zh_cmd_token(const zh_options *o, int argc, char **argv)
 	rc = print_token(&tok, &fail);
 out:
 	if (rc != ZH_EXIT_OK)
-		fprintf(stderr, ZH_PROG ": %s\n", fail.message);
+		fprintf(stderr, "%s: %s\n", zh_prog, fail.message);
 	zh_token_release(&tok);
 	zh_target_clear(&t);
 	zitadel_config_free(cfg);
@@ -104,7 +104,7 @@ int zh_cmd_erase(const zh_options *o, int argc, char **argv)
 	rc = zh_token_erase(&t, &fail);
 out:
 	if (rc != ZH_EXIT_OK)
-		fprintf(stderr, ZH_PROG ": %s\n", fail.message);
+		fprintf(stderr, "%s: %s\n", zh_prog, fail.message);
 	zh_target_clear(&t);
 	zitadel_config_free(cfg);
 	return rc;

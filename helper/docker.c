@@ -38,7 +38,7 @@ static int say(const char *text)
 
 static int fail_out(const zh_fail *fail)
 {
-	printf(ZH_PROG ": %s\n", fail->message);
+	printf("%s: %s\n", zh_prog, fail->message);
 	fflush(stdout);
 	return ZH_EXIT_REFUSED;
 }

@@ -351,8 +351,10 @@ int zh_face_git(const zh_options *o, int argc, char **argv)
 	int rc;
 
 	if (argc != 1) {
-		fprintf(stderr, ZH_PROG ": git: want one operation "
-					"(get, store, erase, capability)\n");
+		fprintf(stderr,
+			"%s: git: want one operation (get, store, erase, "
+			"capability)\n",
+			zh_prog);
 		return ZH_EXIT_USAGE;
 	}
 	if (strcmp(argv[0], "get") == 0)
@@ -368,6 +370,6 @@ int zh_face_git(const zh_options *o, int argc, char **argv)
 	else
 		rc = ZH_EXIT_OK; /* git: unknown operations are ignored */
 	if (rc != ZH_EXIT_OK && fail.message[0] != '\0')
-		fprintf(stderr, ZH_PROG ": %s\n", fail.message);
+		fprintf(stderr, "%s: %s\n", zh_prog, fail.message);
 	return rc;
 }

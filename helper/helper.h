@@ -106,6 +106,11 @@ typedef struct zh_target {
 
 void zh_target_clear(zh_target *t);
 
+/* The name messages start with: the one the program was run under when
+ * that is a face's (git-credential-zitadel, docker-credential-zitadel),
+ * else ZH_PROG. */
+extern const char *zh_prog;
+
 /* Debug output to stderr under --verbose; never pass a secret. */
 extern int zh_verbose;
 void zh_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -217,9 +217,8 @@ int zh_face_kubectl(const zh_options *o, int argc, char **argv)
 	int rc;
 
 	if (argc != 0) {
-		fprintf(stderr,
-			ZH_PROG ": kubectl takes no argument, got '%s'\n",
-			argv[0]);
+		fprintf(stderr, "%s: kubectl takes no argument, got '%s'\n",
+			zh_prog, argv[0]);
 		return ZH_EXIT_USAGE;
 	}
 	rc = read_exec_info(&ei, &fail);
@@ -234,7 +233,7 @@ int zh_face_kubectl(const zh_options *o, int argc, char **argv)
 	rc = answer(&ei, &tok, &fail);
 out:
 	if (rc != ZH_EXIT_OK)
-		fprintf(stderr, ZH_PROG ": %s\n", fail.message);
+		fprintf(stderr, "%s: %s\n", zh_prog, fail.message);
 	zh_token_release(&tok);
 	zh_target_clear(&t);
 	zitadel_config_free(cfg);

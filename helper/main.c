@@ -181,7 +181,7 @@ void zh_debug(const char *fmt, ...)
 
 	if (!zh_verbose)
 		return;
-	fputs(ZH_PROG ": debug: ", stderr);
+	fprintf(stderr, "%s: debug: ", zh_prog);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
@@ -245,7 +245,7 @@ static int finish_stdout(int rc, int code)
 	e = errno;
 	if (rc != ZH_EXIT_OK)
 		return rc;
-	fprintf(stderr, "%s: writing the output: %s\n", ZH_PROG,
+	fprintf(stderr, "%s: writing the output: %s\n", zh_prog,
 		e != 0 ? strerror(e) : "failed");
 	return code;
 }
@@ -261,8 +261,8 @@ static int parse_seconds(const char *opt, const char *s, long min, long max,
 	v = *s >= '0' && *s <= '9' ? strtol(s, &end, 10) : -1;
 	if (v < 0 || errno != 0 || *end != '\0' || v < min || v > max) {
 		fprintf(stderr,
-			ZH_PROG ": --%s wants whole seconds from %ld to %ld\n",
-			opt, min, max);
+			"%s: --%s wants whole seconds from %ld to %ld\n",
+			zh_prog, opt, min, max);
 		return -1;
 	}
 	*out = v;
@@ -306,7 +306,8 @@ static int parse_options(int argc, char **argv, zh_options *o, char **words,
 		switch (c) {
 		case 1:
 			if (*nwords == MAX_WORDS) {
-				fprintf(stderr, ZH_PROG ": too many words\n");
+				fprintf(stderr, "%s: too many words\n",
+					zh_prog);
 				return -1;
 			}
 			words[(*nwords)++] = optarg;
@@ -355,13 +356,12 @@ static int parse_options(int argc, char **argv, zh_options *o, char **words,
 			printf("%s %s\n", ZH_PROG, ZITADEL_VERSION_STRING);
 			return 1;
 		case ':':
-			fprintf(stderr, ZH_PROG ": option %s needs a value\n",
-				argv[optind - 1]);
+			fprintf(stderr, "%s: option %s needs a value\n",
+				zh_prog, argv[optind - 1]);
 			return -1;
 		default:
-			fprintf(stderr,
-				ZH_PROG ": unknown option %s (see --help)\n",
-				argv[optind - 1]);
+			fprintf(stderr, "%s: unknown option %s (see --help)\n",
+				zh_prog, argv[optind - 1]);
 			return -1;
 		}
 	}
@@ -403,7 +403,8 @@ static int run_command(const zh_options *o, int nwords, char **words)
 		printf("%s %s\n", ZH_PROG, ZITADEL_VERSION_STRING);
 		return ZH_EXIT_OK;
 	}
-	fprintf(stderr, ZH_PROG ": unknown command '%s' (see --help)\n", cmd);
+	fprintf(stderr, "%s: unknown command '%s' (see --help)\n", zh_prog,
+		cmd);
 	return ZH_EXIT_USAGE;
 }
 
@@ -425,7 +426,7 @@ static int run(const char *name, int argc, char **argv)
 	if (strcmp(name, "docker-credential-zitadel") == 0)
 		return zh_face_docker(&o, nwords, words);
 	if (nwords == 0) {
-		fprintf(stderr, ZH_PROG ": no command given (see --help)\n");
+		fprintf(stderr, "%s: no command given (see --help)\n", zh_prog);
 		return ZH_EXIT_USAGE;
 	}
 	return run_command(&o, nwords, words);
@@ -436,6 +437,8 @@ int main(int argc, char **argv)
 	const char *name = argc > 0 ? base_name(argv[0]) : ZH_PROG;
 	int docker = strcmp(name, "docker-credential-zitadel") == 0;
 
+	if (docker || strcmp(name, "git-credential-zitadel") == 0)
+		zh_prog = name;
 	if (std_fds_open() < 0)
 		return ZH_EXIT_LOCAL;
 	harden();

@@ -1,7 +1,7 @@
 /*
- * output.c: raw reads and writes on descriptors. The helper writes answers
- * that hold a token with write(2) from buffers it wipes, never through
- * stdio, whose buffers it cannot wipe.
+ * output.c: raw reads and writes on descriptors, and the name messages
+ * start with. The helper writes answers that hold a token with write(2)
+ * from buffers it wipes, never through stdio, whose buffers it cannot wipe.
  */
 #include "config.h"
 
@@ -14,6 +14,10 @@
 
 #include "helper.h"
 #include "internal.h"
+
+/* Here rather than in main.c, which the fuzz targets replace: every face
+ * prints through it. main() sets it from the name the program runs under. */
+const char *zh_prog = ZH_PROG;
 
 int zh_write_all(int fd, const char *buf, size_t len)
 {

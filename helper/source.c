@@ -85,7 +85,7 @@ static const struct {
  * at the build tree; ignored in setuid runs by secure_getenv), else the
  * installed copy in LIBDIR, else the soname through the loader's path.
  */
-static int lib_open(zh_fail *fail)
+static int lib_open(int cache_enabled, zh_fail *fail)
 {
 	const char *env = secure_getenv("ZITADEL_LIBZITADEL");
 	const char *path = ZT_LIBDIR "/" ZITADEL_SONAME;
@@ -114,7 +114,8 @@ static int lib_open(zh_fail *fail)
 				"%s%s",
 				first, why != NULL ? why : path);
 	}
-	zh_debug("cache miss: loaded %s", path);
+	zh_debug("%s: loaded %s",
+		 cache_enabled ? "cache miss" : "cache not used", path);
 
 	for (i = 0; i < sizeof(symbols) / sizeof(symbols[0]); i++) {
 		*symbols[i].slot = dlsym(lib.handle, symbols[i].name);
@@ -134,7 +135,7 @@ static void log_to_stderr(void *userdata, zitadel_log_level level,
 					    "debug"};
 
 	(void)userdata;
-	fprintf(stderr, ZH_PROG ": %s: %s\n",
+	fprintf(stderr, "%s: %s: %s\n", zh_prog,
 		(unsigned)level < 4 ? names[level] : "log", message);
 }
 
@@ -231,7 +232,7 @@ static int fetch_via_lib(const zh_target *t, const char *secret, zh_token *out,
 	zitadel_status st;
 	int rc;
 
-	rc = lib_open(fail);
+	rc = lib_open(t->cache_enabled, fail);
 	if (rc != ZH_EXIT_OK)
 		goto out;
 	rc = lib_ctx(t, &ctx, fail);

@@ -203,6 +203,8 @@ class DockerTest(unittest.TestCase):
         self.assertEqual(r.returncode, 1)
         self.assertEqual(len(r.stdout.splitlines()), 1, r.stdout)
         self.assertIn(m["key_id"], r.stdout)
+        self.assertTrue(r.stdout.startswith("docker-credential-zitadel: "),
+                        r.stdout)
         self.assertEqual(r.stderr, "")
 
     def test_twenty_parallel_gets_make_one_token_request(self):

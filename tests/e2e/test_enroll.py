@@ -82,6 +82,7 @@ class Enroll(unittest.TestCase):
                         lines[-1].startswith("zitadelctl: key rotate: "),
                         p.stderr)
         self.assertNotIn("PRIVATE KEY", p.stderr)
+        self.assertNotIn("enroll: enroll:", p.stderr)
 
     # ---- success
 

@@ -173,6 +173,27 @@ class TokenTest(unittest.TestCase):
         self.assertIn("cache hit", r.stderr)
         self.assertEqual(ztest.find_leaks([token], texts=[r.stderr]), [])
 
+    def test_no_cache_verbose_says_cache_not_used(self):
+        r = helper(self.args(extra=["--no-cache", "-v"]), self.env)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("cache not used: loaded ", r.stderr)
+        self.assertNotIn("cache miss", r.stderr)
+
+    def test_face_names_prefix_their_messages(self):
+        for argv0 in ("git-credential-zitadel", "docker-credential-zitadel"):
+            with self.subTest(argv0=argv0):
+                r = helper(["--frobnicate", "get"], self.env, argv0=argv0)
+                self.assertEqual(r.returncode, 2)
+                self.assertTrue(r.stderr.startswith(argv0 + ": unknown "
+                                                    "option"), r.stderr)
+                r = helper(["-v", "get"], self.env, argv0=argv0,
+                           input="https://nowhere.example\n" if "docker"
+                           in argv0 else "protocol=https\nhost=x\n\n")
+                self.assertIn(argv0 + ": debug: ", r.stderr)
+                self.assertNotIn("zitadel-credential:", r.stderr)
+        r = helper(["--frobnicate", "token"], self.env)
+        self.assertTrue(r.stderr.startswith("zitadel-credential: "))
+
     def test_help_and_version(self):
         for args in (["--help"], ["-h"], ["help"]):
             r = helper(args, self.env)
