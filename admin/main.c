@@ -56,7 +56,7 @@ static const command commands[] = {
     {"key", "get", 2, 2, 0, cmd_key_get, "key get USER_ID KEY_ID",
      "Show one machine key's metadata (GetMachineKeyByIDs)."},
     {"key", "list", 1, 1, LIST_OPTS, cmd_key_list,
-     "key list USER_ID [--offset N] [--limit N] [--asc] | [--all]",
+     "key list USER_ID [--offset N --limit N | --all] [--asc]",
      "List a user's machine keys (ListMachineKeys): every page (--all, the\n"
      "default) or one page given by --offset and --limit."},
     {"key", "remove", 2, 2, 0, cmd_key_remove, "key remove USER_ID KEY_ID",
@@ -76,7 +76,7 @@ static const command commands[] = {
     {"pat", "get", 2, 2, 0, cmd_pat_get, "pat get USER_ID TOKEN_ID",
      "Show one PAT's metadata (GetPersonalAccessTokenByIDs)."},
     {"pat", "list", 1, 1, LIST_OPTS, cmd_pat_list,
-     "pat list USER_ID [--offset N] [--limit N] [--asc] | [--all]",
+     "pat list USER_ID [--offset N --limit N | --all] [--asc]",
      "List a user's PATs (ListPersonalAccessTokens)."},
     {"pat", "remove", 2, 2, 0, cmd_pat_remove, "pat remove USER_ID TOKEN_ID",
      "Remove a PAT (RemovePersonalAccessToken)."},
