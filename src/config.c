@@ -991,6 +991,13 @@ static zitadel_status read_config_file(const char *path, char **text,
 			   "to use it (chmod 644 %s)",
 			   (unsigned)(st.st_mode & 07777), path);
 	}
+	if (fstat(fd, &st) == 0 && st.st_uid != 0 && st.st_uid != geteuid()) {
+		close(fd);
+		return bad(err, &at,
+			   "owned by uid %lu; refusing to use it (it must be "
+			   "owned by root or by uid %lu)",
+			   (unsigned long)st.st_uid, (unsigned long)geteuid());
+	}
 	rc = zt_read_fd_checked(fd, path, ZT_CONFIG_MAX, 0, text, len, err);
 	close(fd);
 	if (rc == ZITADEL_OK && memchr(*text, '\0', *len) != NULL) {

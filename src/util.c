@@ -178,8 +178,11 @@ static zitadel_status check_opened(int fd, const char *name, size_t max,
 		return zt_error(
 		    err,
 		    secret ? ZITADEL_ERR_KEYFILE_PERMISSIONS : ZITADEL_ERR_IO,
-		    "%s is owned by uid %lu, not by uid %lu or root", name,
-		    (unsigned long)st->st_uid, (unsigned long)geteuid());
+		    geteuid() == 0 ? "%s is owned by uid %lu; it must be owned "
+				     "by root"
+				   : "%s is owned by uid %lu; it must be owned "
+				     "by root or by you",
+		    name, (unsigned long)st->st_uid);
 	if (secret && (st->st_mode & 077) != 0)
 		return zt_error(err, ZITADEL_ERR_KEYFILE_PERMISSIONS,
 				"%s holds a secret but has mode %04o; it must "

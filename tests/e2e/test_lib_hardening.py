@@ -97,6 +97,23 @@ class FifoTest(Base):
         self.assert_fails(r, H_CONFIG, path, "is not a regular file")
 
 
+class ConfigOwnerTest(Base):
+    """Whoever owns the config file chooses where tokens are sent: another
+    user's file is a config error (exit 3 in both programs), not I/O."""
+
+    def test_config_of_another_user(self):
+        if os.geteuid() != 0:
+            self.skipTest("needs root to give the file to another user")
+        conf = self.profile(key_file="/nonexistent.json")
+        os.chown(conf, 65534, 65534)
+        r = self.run_helper(["--config", conf, "token"])
+        self.assert_fails(r, H_CONFIG, conf, "owned by uid 65534")
+        p = ztest.run([CTL, "--config", conf, "key", "list", "1"],
+                      env=self.env)
+        self.assertEqual(p.returncode, 3, p.stderr)
+        self.assertIn("owned by uid 65534", p.stderr)
+
+
 class CaFileTest(Base):
     def setUp(self):
         super().setUp()
