@@ -57,7 +57,7 @@ class Auth(unittest.TestCase):
         self.pam = pamlib.Pam(SRV)
         self.m = SRV.create_machine()
         self.user = self.m["username"]
-        self.token = SRV.issue_token(self.m["user_id"])
+        self.token = SRV.issue_token(self.m["user_id"], scope=ztest.PAM_SCOPE)
         # Login names are username@domain; the local part counts only when
         # require_org pins the org.
         self.conf = self.pam.config(require_org=SRV.org_id)
@@ -86,6 +86,13 @@ class Auth(unittest.TestCase):
         res, p = self.assertAuth("PAM_SUCCESS", ops=("auth", "acct", "setcred"))
         self.assertEqual(res["acct"], "PAM_SUCCESS")
         self.assertEqual(res["setcred"], "PAM_SUCCESS")
+
+    def test_require_org_needs_the_resourceowner_scope(self):
+        """An active token whose scope lacks urn:zitadel:iam:user:resourceowner
+        carries no org claim, so require_org cannot hold (pam_zitadel(8))."""
+        tok = SRV.issue_token(self.m["user_id"], scope=ztest.DEFAULT_SCOPE)
+        self.assertTrue(SRV.token_active(tok))
+        self.assertAuth("PAM_AUTH_ERR", reply=tok)
 
     def test_debug_logs_facts_not_secrets(self):
         svc = self.pam.simple("debug", self.conf)
@@ -121,7 +128,8 @@ class Auth(unittest.TestCase):
         conf = self.pam.config(app_key_file=None, require_org=SRV.org_id,
                                client_id=SRV.app_client_id,
                                client_secret_file=SRV.app_client_secret_file)
-        tok = SRV.issue_token(self.m["user_id"], lifetime=1)
+        tok = SRV.issue_token(self.m["user_id"], lifetime=1,
+                               scope=ztest.PAM_SCOPE)
         svc = self.pam.simple("", conf)
         self.assertAuth("PAM_SUCCESS", svc=svc, reply=tok)
         SRV.set_clock_offset(3600)

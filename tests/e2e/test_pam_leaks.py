@@ -20,7 +20,7 @@ class Leaks(unittest.TestCase):
         cls.pam = pamlib.Pam(cls.srv)
         m = cls.srv.create_machine()
         cls.user = m["username"]
-        cls.token = cls.srv.issue_token(m["user_id"])
+        cls.token = cls.srv.issue_token(m["user_id"], scope=ztest.PAM_SCOPE)
         # client_secret_basic keeps 1000 rounds cheap (no RSA signing).
         conf = cls.pam.config(app_key_file=None, require_org=cls.srv.org_id,
                               client_id=cls.srv.app_client_id,

@@ -308,7 +308,8 @@ class Pam(Base):
         cls.srv.__enter__()
         cls.pam = pamlib.Pam(cls.srv)
         cls.m = cls.srv.create_machine()
-        cls.tok = cls.srv.issue_token(cls.m["user_id"])
+        cls.tok = cls.srv.issue_token(cls.m["user_id"],
+                                      scope=ztest.PAM_SCOPE)
         cls.app_pem = pem_lines(cls.srv.app_key_file)
         cls.app_secret = read(cls.srv.app_client_secret_file)
 

@@ -381,9 +381,15 @@ class Introspection(unittest.TestCase):
         self.assertEqual(d["iss"], srv.issuer)
         self.assertEqual(d["token_type"], "Bearer")
         self.assertIn(srv.project_id, d["aud"])
-        self.assertEqual(d["urn:zitadel:iam:user:resourceowner:id"], srv.org_id)
+        # the org claims only with their scope (reference §6.2)
+        self.assertNotIn("urn:zitadel:iam:user:resourceowner:id", d)
         for k in ("exp", "iat", "nbf"):
             self.assertIsInstance(d[k], int)
+
+        tok = srv.issue_token(m["user_id"], scope=ztest.PAM_SCOPE)
+        st, _, d = srv.request("POST", "/oauth/v2/introspect", form={"token": tok},
+                               headers=app_basic())
+        self.assertEqual(d["urn:zitadel:iam:user:resourceowner:id"], srv.org_id)
 
     def test_inactive(self):
         m = srv.create_machine()

@@ -70,6 +70,10 @@ import urllib.parse
 import urllib.request
 
 DEFAULT_SCOPE = "openid urn:zitadel:iam:org:project:id:zitadel:aud"
+# What a token for pam_zitadel with require_org asks for (pam_zitadel(8)):
+# the org claims come only with this scope; the project audience is added
+# by issue_token(project_aud=True).
+PAM_SCOPE = DEFAULT_SCOPE + " urn:zitadel:iam:user:resourceowner"
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 _REPO = os.path.dirname(os.path.dirname(_HERE))

@@ -985,10 +985,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     "token_type": "Bearer", "exp": int(min(exp, MAX_EXPIRY)),
                     "iat": iat, "auth_time": iat, "nbf": iat, "sub": user.id,
                     "aud": aud, "iss": self.state.issuer, "jti": jti,
-                    "username": self.state.login_name(user),
+                    "username": self.state.login_name(user)}
+            # The resource-owner claims come only with their scope or an org
+            # scope (§6.2); PATs carry that scope by construction.
+            if "urn:zitadel:iam:user:resourceowner" in scope or any(
+                    s.startswith("urn:zitadel:iam:org:id:") for s in scope):
+                resp.update({
                     "urn:zitadel:iam:user:resourceowner:id": user.org,
                     "urn:zitadel:iam:user:resourceowner:name": org["name"],
-                    "urn:zitadel:iam:user:resourceowner:primary_domain": org["domain"]}
+                    "urn:zitadel:iam:user:resourceowner:primary_domain": org["domain"]})
             if "profile" in scope:
                 resp["name"] = user.name
                 resp["preferred_username"] = self.state.login_name(user)
