@@ -53,7 +53,8 @@ int zh_failf(zh_fail *fail, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* The exit code for a library status. */
 int zh_exit_for(zitadel_status st);
-/* Record a library failure: "<what>: <detail message>". */
+/* Record a library failure: "<what>: <detail message>", or the detail
+ * message alone when what is NULL. */
 int zh_fail_lib(zh_fail *fail, zitadel_status st, const zitadel_error *err,
 		const char *(*strerror_fn)(zitadel_status), const char *what);
 

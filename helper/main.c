@@ -172,6 +172,9 @@ int zh_fail_lib(zh_fail *fail, zitadel_status st, const zitadel_error *err,
 	const char *detail =
 	    err->message[0] != '\0' ? err->message : strerror_fn(st);
 
+	/* what NULL: the library's message names its subject already. */
+	if (what == NULL)
+		return zh_failf(fail, zh_exit_for(st), "%s", detail);
 	return zh_failf(fail, zh_exit_for(st), "%s: %s", what, detail);
 }
 

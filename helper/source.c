@@ -150,7 +150,7 @@ static int lib_ctx(const zh_target *t, zitadel_ctx **out, zh_fail *fail)
 	*out = NULL;
 	st = lib.ctx_new(t->issuer, &ctx, &err);
 	if (st != ZITADEL_OK) {
-		rc = zh_fail_lib(fail, st, &err, lib.strerror, "issuer");
+		rc = zh_fail_lib(fail, st, &err, lib.strerror, NULL);
 		goto out;
 	}
 	if (zh_verbose)
@@ -158,8 +158,7 @@ static int lib_ctx(const zh_target *t, zitadel_ctx **out, zh_fail *fail)
 	if (t->ca_file != NULL) {
 		st = lib.ctx_set_ca_file(ctx, t->ca_file, &err);
 		if (st != ZITADEL_OK) {
-			rc = zh_fail_lib(fail, st, &err, lib.strerror,
-					 "CA file");
+			rc = zh_fail_lib(fail, st, &err, lib.strerror, NULL);
 			goto out;
 		}
 	}
