@@ -304,6 +304,14 @@ zitadel_status zt_assertion_build(const zitadel_keyfile *key,
 
 /* Fill ctx->token_endpoint and introspection_endpoint once. */
 zitadel_status zt_discover(zitadel_ctx *ctx, zitadel_error *err);
+/*
+ * Parse a discovery document (from the server or the cache directory): a
+ * JSON object whose issuer equals ctx->issuer exactly, with an https
+ * token_endpoint and optional https introspection_endpoint. On success
+ * they replace the context's; on failure the context is unchanged.
+ */
+zitadel_status zt_discovery_parse(zitadel_ctx *ctx, const char *body,
+				  size_t len, zitadel_error *err);
 /* One token exchange (with retries), no cache. */
 zitadel_status zt_token_fetch_jwt(zitadel_ctx *ctx, const zitadel_keyfile *key,
 				  const char *scope, zitadel_token **out,

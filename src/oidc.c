@@ -117,8 +117,8 @@ static zitadel_status endpoint(json_t *doc, const char *field, int required,
 	return ZITADEL_OK;
 }
 
-static zitadel_status parse_discovery(zitadel_ctx *ctx, const char *body,
-				      size_t len, zitadel_error *err)
+zitadel_status zt_discovery_parse(zitadel_ctx *ctx, const char *body,
+				  size_t len, zitadel_error *err)
 {
 	char got[ZT_LOG_CLIP + 4], want[ZT_LOG_CLIP + 4];
 	char *token = NULL, *introspect = NULL;
@@ -188,7 +188,7 @@ static int discover_from_cache(zitadel_ctx *ctx, const char *name)
 			      time(NULL), &doc, &len, &ignored) != ZITADEL_OK ||
 	    doc == NULL)
 		return 0;
-	found = parse_discovery(ctx, doc, len, &ignored) == ZITADEL_OK;
+	found = zt_discovery_parse(ctx, doc, len, &ignored) == ZITADEL_OK;
 	free(doc);
 	if (found)
 		zt_log(ctx, ZITADEL_LOG_DEBUG,
@@ -223,7 +223,7 @@ zitadel_status zt_discover(zitadel_ctx *ctx, zitadel_error *err)
 		goto out;
 	if ((rc = zt_http_status(&resp, "discovery", err)) != ZITADEL_OK)
 		goto out;
-	rc = parse_discovery(ctx, resp.body, resp.body_len, err);
+	rc = zt_discovery_parse(ctx, resp.body, resp.body_len, err);
 
 	/* Best effort: the token path reports an unusable cache itself. */
 	if (rc == ZITADEL_OK && ctx->cache_enabled)
