@@ -4,13 +4,12 @@
  * a memfd on descriptor 0; stdout goes to /dev/null. The config names two
  * profiles for hosts a mutation can reach, both with a key file that does
  * not exist, so a matched host ends at the key load: never a dlopen, never
- * the network. main.c's small shared functions are replaced here because
- * main.c also holds main().
+ * the network. The helper's own report.c supplies the failure and debug
+ * functions; only main.c, which holds main(), is left out.
  */
 #include "config.h"
 
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,45 +19,6 @@
 #include "fuzz.h"
 #include "helper.h"
 #include "helper_env.h"
-
-int zh_verbose;
-
-int zh_failf(zh_fail *fail, int code, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (fail->code != ZH_EXIT_OK)
-		return fail->code;
-	fail->code = code;
-	va_start(ap, fmt);
-	vsnprintf(fail->message, sizeof(fail->message), fmt, ap);
-	va_end(ap);
-	return code;
-}
-
-int zh_exit_for(zitadel_status st)
-{
-	return st == ZITADEL_OK ? ZH_EXIT_OK : ZH_EXIT_LOCAL;
-}
-
-int zh_fail_lib(zh_fail *fail, zitadel_status st, const zitadel_error *err,
-		const char *(*strerror_fn)(zitadel_status), const char *what)
-{
-	return zh_failf(fail, zh_exit_for(st), "%s: %s", what,
-			err->message[0] != '\0' ? err->message
-						: strerror_fn(st));
-}
-
-void zh_debug(const char *fmt, ...)
-{
-	(void)fmt;
-}
-
-void zh_target_clear(zh_target *t)
-{
-	free(t->cache_dir);
-	memset(t, 0, sizeof(*t));
-}
 
 static char config_path[4200];
 static char cache_path[4200];
@@ -107,4 +67,20 @@ void zt_fuzz_helper_stdin(const uint8_t *data, size_t size)
 	    (size > 0 && pwrite(input_fd, data, size, 0) != (ssize_t)size) ||
 	    lseek(input_fd, 0, SEEK_SET) != 0 || dup2(input_fd, 0) < 0)
 		abort();
+}
+
+int zt_fuzz_helper_protocol(zt_fuzz_face face, const uint8_t *data, size_t size)
+{
+	static char ops[3][8] = {"get", "erase", "store"};
+	zh_options o;
+	char *argv[2];
+
+	if (size < 1)
+		return 0;
+	zt_fuzz_helper_options(&o);
+	zt_fuzz_helper_stdin(data + 1, size - 1);
+	argv[0] = ops[data[0] % 3];
+	argv[1] = NULL;
+	(void)face(&o, 1, argv);
+	return 0;
 }

@@ -11,6 +11,12 @@
 #include "helper.h"
 #include "internal.h"
 
+void zh_target_clear(zh_target *t)
+{
+	free(t->cache_dir);
+	memset(t, 0, sizeof(*t));
+}
+
 int zh_config_load(const zh_options *o, int need, zitadel_config **out,
 		   zh_fail *fail)
 {
