@@ -555,7 +555,7 @@ int zh_token_erase(const zh_target *t, zh_fail *fail)
 	zt_cache_id id;
 	zitadel_status st;
 	struct who w;
-	int rc;
+	int rc, erased = 0;
 
 	if (t->cred == ZH_CRED_PAT) {
 		zh_debug("a PAT is never cached; nothing to erase");
@@ -574,12 +574,15 @@ int zh_token_erase(const zh_target *t, zh_fail *fail)
 	rc = cache_where(t, &w, &dir, &scope, &id, fail);
 	if (rc != ZH_EXIT_OK)
 		goto out;
-	st = zt_cache_erase(dir, &id, &err);
+	st = zt_cache_erase(dir, &id, &erased, &err);
 	if (st != ZITADEL_OK) {
 		rc = zh_fail_lib(fail, st, &err, zitadel_strerror, "cache");
 		goto out;
 	}
-	zh_debug("cache entry erased in %s", dir);
+	if (erased)
+		zh_debug("cache entry erased in %s", dir);
+	else
+		zh_debug("no cache entry to erase in %s", dir);
 	rc = ZH_EXIT_OK;
 out:
 	free(dir);

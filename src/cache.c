@@ -1146,13 +1146,15 @@ out:
 }
 
 zitadel_status zt_cache_erase(const char *dir, const zt_cache_id *id,
-			      zitadel_error *err)
+			      int *erased, zitadel_error *err)
 {
 	zitadel_status rc = ZITADEL_ERR_INVALID_ARGUMENT;
 	char name[NAME_MAX_LEN], shown[ZT_LOG_CLIP + 4], *owned = NULL;
 	const char *use;
-	int dirfd = -1;
+	int dirfd = -1, removed = 0;
 
+	if (erased != NULL)
+		*erased = 0;
 	if (!id_valid(id)) {
 		zt_error(err, rc, "cache erase without an entry identity");
 		goto out;
@@ -1165,12 +1167,16 @@ zitadel_status zt_cache_erase(const char *dir, const zt_cache_id *id,
 		goto out;
 
 	entry_name(id, name, sizeof(name));
-	if (unlinkat(dirfd, name, 0) != 0 && errno != ENOENT) {
+	if (unlinkat(dirfd, name, 0) == 0) {
+		removed = 1;
+	} else if (errno != ENOENT) {
 		clip_path(use, shown, sizeof(shown));
 		rc = zt_error(err, ZITADEL_ERR_IO, "cannot remove %s/%s: %s",
 			      shown, name, strerror(errno));
 		goto out;
 	}
+	if (erased != NULL)
+		*erased = removed;
 	rc = ZITADEL_OK;
 out:
 	if (dirfd >= 0)

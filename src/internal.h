@@ -175,9 +175,10 @@ zitadel_status zt_cache_doc_read(const char *dir, const char *name,
 zitadel_status zt_cache_doc_write(const char *dir, const char *name,
 				  const char *data, size_t len,
 				  zitadel_error *err);
-/* Remove an entry; none is not an error. */
+/* Remove an entry; none is not an error. *erased (erased may be NULL) says
+ * whether there was one to remove. */
 zitadel_status zt_cache_erase(const char *dir, const zt_cache_id *id,
-			      zitadel_error *err);
+			      int *erased, zitadel_error *err);
 
 /* ---- config.c --------------------------------------------------------- */
 

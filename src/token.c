@@ -255,7 +255,7 @@ zitadel_status zitadel_token_cache_erase(zitadel_ctx *ctx,
 	id.subject = zitadel_keyfile_subject(key);
 	id.key_id = zitadel_keyfile_key_id(key);
 	id.scope = norm;
-	rc = zt_cache_erase(dir, &id, err);
+	rc = zt_cache_erase(dir, &id, NULL, err);
 out:
 	free(dir);
 	free(norm);

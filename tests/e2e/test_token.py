@@ -163,6 +163,18 @@ class TokenTest(unittest.TestCase):
         self.assertEqual(token_requests(srv), before + 1)
         self.assertNotEqual(first, second)
 
+    def test_verbose_erase_tells_whether_an_entry_was_there(self):
+        self.assert_token(helper(self.args(), self.env))
+        a = self.args(extra=["-v"])[:-1]
+        r = helper(a + ["erase"], self.env)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("cache entry erased in", r.stderr)
+        self.assertNotIn("no cache entry", r.stderr)
+        r = helper(a + ["erase"], self.env)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("no cache entry to erase in", r.stderr)
+        self.assertNotIn("cache entry erased", r.stderr)
+
     def test_verbose_says_what_happens_without_the_token(self):
         r = helper(self.args(extra=["--verbose"]), self.env)
         self.assertEqual(r.returncode, 0, r.stderr)

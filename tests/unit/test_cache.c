@@ -264,15 +264,28 @@ static void test_erase(void **state)
 {
 	struct fixture *f = *state;
 	zitadel_error err = ZITADEL_ERROR_INIT;
+	int erased = -1;
 
 	/* Nothing there, not even the directory: not an error. */
-	assert_int_equal(zt_cache_erase(f->dir, &ID_A, &err), ZITADEL_OK);
+	assert_int_equal(zt_cache_erase(f->dir, &ID_A, &erased, &err),
+			 ZITADEL_OK);
+	assert_int_equal(erased, 0);
 	store_ok(f->dir, &ID_A, "tok-A", T0, 3600);
 	store_ok(f->dir, &ID_B, "tok-B", T0, 3600);
-	assert_int_equal(zt_cache_erase(f->dir, &ID_A, &err), ZITADEL_OK);
+	erased = -1;
+	assert_int_equal(zt_cache_erase(f->dir, &ID_A, &erased, &err),
+			 ZITADEL_OK);
+	assert_int_equal(erased, 1);
 	expect_miss(f->dir, &ID_A, -1, T0);
 	expect_hit(f->dir, &ID_B, -1, T0, "tok-B");
-	assert_int_equal(zt_cache_erase(f->dir, &ID_A, &err), ZITADEL_OK);
+	/* The directory is there, the entry is gone. */
+	erased = -1;
+	assert_int_equal(zt_cache_erase(f->dir, &ID_A, &erased, &err),
+			 ZITADEL_OK);
+	assert_int_equal(erased, 0);
+	/* erased may be NULL. */
+	assert_int_equal(zt_cache_erase(f->dir, &ID_B, NULL, &err), ZITADEL_OK);
+	expect_miss(f->dir, &ID_B, -1, T0);
 	assert_int_equal(err.status, ZITADEL_OK);
 }
 
@@ -507,7 +520,7 @@ static void all_refuse(const char *dir, const char *phrase)
 		      phrase);
 	assert_null(lock);
 	zitadel_error_clear(&err);
-	expect_unsafe(zt_cache_erase(dir, &ID_A, &err), &err, phrase);
+	expect_unsafe(zt_cache_erase(dir, &ID_A, NULL, &err), &err, phrase);
 }
 
 static void test_unsafe_dir_mode(void **state)
