@@ -94,7 +94,9 @@ static json_t *list_result(const zitadel_list_details *d, json_t *items)
 	return o;
 }
 
-/* --all does not go with --offset or --limit. */
+/* --all does not go with --offset or --limit. --asc needs a single page:
+ * the library asks for every page with asc set (so that paging stays the
+ * same from page to page) and ignoring the option would drop it silently. */
 static int list_check(app *a)
 {
 	const options *o = a->opt;
@@ -103,6 +105,11 @@ static int list_check(app *a)
 		return fail_msg(a, EXIT_USAGE,
 				"--all fetches every page; it does not go "
 				"with --offset or --limit");
+	if ((o->given & O_ASC) && !(o->given & (O_OFFSET | O_LIMIT)))
+		return fail_msg(
+		    a, EXIT_USAGE,
+		    "--asc orders a single page (--offset/--limit); it does "
+		    "not go with every page");
 	return EXIT_OK;
 }
 

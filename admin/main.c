@@ -56,9 +56,10 @@ static const command commands[] = {
     {"key", "get", 2, 2, 0, cmd_key_get, "key get USER_ID KEY_ID",
      "Show one machine key's metadata (GetMachineKeyByIDs)."},
     {"key", "list", 1, 1, LIST_OPTS, cmd_key_list,
-     "key list USER_ID [--offset N --limit N | --all] [--asc]",
+     "key list USER_ID [--offset N --limit N [--asc] | --all]",
      "List a user's machine keys (ListMachineKeys): every page (--all, the\n"
-     "default) or one page given by --offset and --limit."},
+     "default) or one page given by --offset and --limit. --asc orders\n"
+     "that single page and is refused without --offset/--limit."},
     {"key", "remove", 2, 2, 0, cmd_key_remove, "key remove USER_ID KEY_ID",
      "Remove a machine key (RemoveMachineKey); it stops working at once."},
     {"key", "rotate", 1, 1, O_TARGET_KEY | O_EXPIRES, cmd_key_rotate,
@@ -76,8 +77,10 @@ static const command commands[] = {
     {"pat", "get", 2, 2, 0, cmd_pat_get, "pat get USER_ID TOKEN_ID",
      "Show one PAT's metadata (GetPersonalAccessTokenByIDs)."},
     {"pat", "list", 1, 1, LIST_OPTS, cmd_pat_list,
-     "pat list USER_ID [--offset N --limit N | --all] [--asc]",
-     "List a user's PATs (ListPersonalAccessTokens)."},
+     "pat list USER_ID [--offset N --limit N [--asc] | --all]",
+     "List a user's PATs (ListPersonalAccessTokens): every page (--all, the\n"
+     "default) or one page given by --offset and --limit. --asc orders\n"
+     "that single page and is refused without --offset/--limit."},
     {"pat", "remove", 2, 2, 0, cmd_pat_remove, "pat remove USER_ID TOKEN_ID",
      "Remove a PAT (RemovePersonalAccessToken)."},
     {"secret", "generate", 1, 1, SECRET_OPTS, cmd_secret_generate,

@@ -316,6 +316,31 @@ class Keys(Ctl):
         self.fails(USAGE, "key", "list", uid, "--limit", "0")
         self.fails(USAGE, "key", "list", uid, "--offset", "-1")
 
+    def test_asc_needs_a_single_page(self):
+        """Every page is asked for in one fixed order: --asc there would
+        be dropped without a word, so it is refused before any request."""
+        m = self.machine()
+        uid = m["user_id"]
+        srv.reset_counts()
+        for cmd in ("key", "pat"):
+            for extra in ((), ("--all",)):
+                with self.subTest(cmd=cmd, extra=extra):
+                    p = self.fails(USAGE, cmd, "list", uid, "--asc", *extra,
+                                   ident="--asc orders a single page "
+                                   "(--offset/--limit)")
+                    self.assertEqual(len(p.stderr.strip().splitlines()), 1)
+        self.assertEqual(srv.count("/oauth/v2/token"), 0)
+        self.assertEqual(srv.count("/management/v1/users/%s/keys/_search"
+                                   % uid), 0)
+        self.assertEqual(srv.count("/management/v1/users/%s/pats/_search"
+                                   % uid), 0)
+        page = self.ok("pat", "list", uid, "--limit", "5", "--asc")
+        self.assertEqual(page["result"], [])
+        for cmd in ("key", "pat"):
+            p = self.ctl(cmd, "list", "--help", base=False)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertIn("--asc orders", p.stdout)
+
 
 class Pats(Ctl):
     def test_pat_lifecycle(self):
