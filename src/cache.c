@@ -625,6 +625,64 @@ static void discard_entry(int dirfd, const char *name, const struct stat *st)
 		(void)unlinkat(dirfd, name, 0);
 }
 
+/*
+ * Open name in the cache directory for reading, after the checks of the
+ * directory and of the file. A missing directory or file is a miss:
+ * ZITADEL_OK with *fd -1. The caller closes *dirfd and *fd (when not -1)
+ * and frees *owned.
+ */
+static zitadel_status open_cached(const char *dir, const char *name,
+				  char **owned, const char **use, int *dirfd,
+				  int *fd, struct stat *st, zitadel_error *err)
+{
+	zitadel_status rc;
+
+	*dirfd = -1;
+	*fd = -1;
+	rc = resolve_dir(dir, owned, use, err);
+	if (rc != ZITADEL_OK)
+		return rc;
+	rc = open_dir(*use, dirfd, err);
+	if (rc != ZITADEL_OK || *dirfd < 0)
+		return rc;
+
+	*fd = openat(*dirfd, name,
+		     O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (*fd < 0)
+		return errno == ENOENT ? ZITADEL_OK
+				       : open_failed(*use, name, err);
+	rc = check_file(*fd, *use, name, st, err);
+	if (rc != ZITADEL_OK) {
+		close(*fd);
+		*fd = -1;
+	}
+	return rc;
+}
+
+/* Read up to ZT_CACHE_ENTRY_MAX + 1 bytes: *len over the bound says the
+ * file is too large. *out holds ZT_CACHE_ENTRY_MAX + 1 bytes. */
+static zitadel_status read_cached(int fd, const char *name, char **out,
+				  size_t *len, zitadel_error *err)
+{
+	zitadel_status rc;
+	char *buf;
+
+	*out = NULL;
+	*len = 0;
+	buf = zt_malloc(ZT_CACHE_ENTRY_MAX + 1);
+	if (buf == NULL)
+		return zt_error(err, ZITADEL_ERR_NOMEM,
+				"out of memory reading the token cache");
+	rc = read_entry(fd, buf, ZT_CACHE_ENTRY_MAX, len, name, err);
+	if (rc != ZITADEL_OK) {
+		zt_wipe(buf, ZT_CACHE_ENTRY_MAX + 1);
+		free(buf);
+		return rc;
+	}
+	*out = buf;
+	return ZITADEL_OK;
+}
+
 zitadel_status zt_cache_lookup(const char *dir, const zt_cache_id *id,
 			       long margin, time_t now, zitadel_token **out,
 			       zitadel_error *err)
@@ -643,32 +701,11 @@ zitadel_status zt_cache_lookup(const char *dir, const zt_cache_id *id,
 		zt_error(err, rc, "cache lookup without an entry identity");
 		goto out;
 	}
-	rc = resolve_dir(dir, &owned, &use, err);
-	if (rc != ZITADEL_OK)
-		goto out;
-
-	rc = open_dir(use, &dirfd, err);
-	if (rc != ZITADEL_OK || dirfd < 0)
-		goto out;
-
 	entry_name(id, name, sizeof(name));
-	fd = openat(dirfd, name,
-		    O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-	if (fd < 0) {
-		rc = errno == ENOENT ? ZITADEL_OK : open_failed(use, name, err);
+	rc = open_cached(dir, name, &owned, &use, &dirfd, &fd, &st, err);
+	if (rc != ZITADEL_OK || fd < 0)
 		goto out;
-	}
-	rc = check_file(fd, use, name, &st, err);
-	if (rc != ZITADEL_OK)
-		goto out;
-
-	rc = ZITADEL_ERR_NOMEM;
-	buf = zt_malloc(ZT_CACHE_ENTRY_MAX + 1);
-	if (buf == NULL) {
-		zt_error(err, rc, "out of memory reading the token cache");
-		goto out;
-	}
-	rc = read_entry(fd, buf, ZT_CACHE_ENTRY_MAX, &len, name, err);
+	rc = read_cached(fd, name, &buf, &len, err);
 	if (rc != ZITADEL_OK)
 		goto out;
 
@@ -1064,35 +1101,15 @@ zitadel_status zt_cache_doc_read(const char *dir, const char *name,
 		zt_error(err, rc, "cache document without a valid name");
 		goto out;
 	}
-	rc = resolve_dir(dir, &owned, &use, err);
-	if (rc != ZITADEL_OK)
-		goto out;
-	rc = open_dir(use, &dirfd, err);
-	if (rc != ZITADEL_OK || dirfd < 0)
-		goto out;
-
-	fd = openat(dirfd, name,
-		    O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-	if (fd < 0) {
-		rc = errno == ENOENT ? ZITADEL_OK : open_failed(use, name, err);
-		goto out;
-	}
-	rc = check_file(fd, use, name, &st, err);
-	if (rc != ZITADEL_OK)
+	rc = open_cached(dir, name, &owned, &use, &dirfd, &fd, &st, err);
+	if (rc != ZITADEL_OK || fd < 0)
 		goto out;
 	/* Stale, or stamped in the future by a clock that went back. */
 	if (now - st.st_mtime > max_age_s || st.st_mtime - now > 60) {
 		rc = ZITADEL_OK;
 		goto out;
 	}
-
-	rc = ZITADEL_ERR_NOMEM;
-	buf = zt_malloc(ZT_CACHE_ENTRY_MAX + 1);
-	if (buf == NULL) {
-		zt_error(err, rc, "out of memory reading the token cache");
-		goto out;
-	}
-	rc = read_entry(fd, buf, ZT_CACHE_ENTRY_MAX, &got, name, err);
+	rc = read_cached(fd, name, &buf, &got, err);
 	if (rc != ZITADEL_OK)
 		goto out;
 	if (got > ZT_CACHE_ENTRY_MAX) {
