@@ -12,10 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
+#include "prog.h"
 #include "zitadelctl.h"
 
 typedef struct command {
@@ -735,55 +734,15 @@ int app_connect(app *a)
 
 /* ---- main ------------------------------------------------------------- */
 
-/* A key or token in memory must not end up in a core file. */
-static void no_core_dumps(void)
-{
-	struct rlimit rl = {0, 0};
-
-	(void)setrlimit(RLIMIT_CORE, &rl);
-	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-}
-
-/*
- * A caller may start us with descriptor 0, 1 or 2 closed. The next open()
- * (a key file, a socket) would get that number and the output would land
- * there. Each closed one gets /dev/null: stdout read-only, so that writing
- * the output fails and says so instead of vanishing. Returns -1 when
- * /dev/null cannot be opened.
- */
-static int std_fds_open(void)
-{
-	static const int flags[3] = {O_RDONLY, O_RDONLY, O_WRONLY};
-	int fd, i;
-
-	for (i = 0; i < 3; i++) {
-		if (fcntl(i, F_GETFD) != -1 || errno != EBADF)
-			continue;
-		/* The lower ones are open, so this gets number i. */
-		fd = open("/dev/null", flags[i] | O_NOCTTY);
-		if (fd != i) {
-			if (fd >= 0)
-				close(fd);
-			return -1;
-		}
-	}
-	return 0;
-}
-
 /* What stdio still holds must reach stdout; a full disk or a closed stdout
  * fails the run. An earlier failure's exit code is kept. */
 static int finish_stdout(int rc)
 {
-	int e;
+	int e = zt_prog_close_stdout();
 
-	errno = 0;
-	if (fflush(stdout) == 0 && !ferror(stdout) && fclose(stdout) == 0)
+	if (e == 0 || rc != EXIT_OK)
 		return rc;
-	e = errno;
-	if (rc != EXIT_OK)
-		return rc;
-	fprintf(stderr, "zitadelctl: writing the output: %s\n",
-		e != 0 ? strerror(e) : "failed");
+	fprintf(stderr, "zitadelctl: writing the output: %s\n", strerror(e));
 	return EXIT_LOCAL;
 }
 
@@ -913,8 +872,8 @@ static int run(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-	if (std_fds_open() < 0)
+	if (zt_prog_std_fds_open() < 0)
 		return EXIT_LOCAL;
-	no_core_dumps();
+	zt_prog_harden();
 	return finish_stdout(run(argc, argv));
 }

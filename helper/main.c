@@ -12,12 +12,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include "helper.h"
 #include "internal.h"
+#include "prog.h"
 
 /* Positional words after the options are parsed out; bounded on purpose. */
 #define MAX_WORDS 16
@@ -112,42 +111,6 @@ static const struct option long_options[] = {
     {NULL, 0, NULL, 0},
 };
 
-/* No core file and no ptrace by other processes of the user: the process
- * holds a private key and a token. */
-static void harden(void)
-{
-	struct rlimit no_core = {0, 0};
-
-	(void)setrlimit(RLIMIT_CORE, &no_core);
-	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-}
-
-/*
- * A caller may start us with descriptor 0, 1 or 2 closed. The next open()
- * would get that number, and an answer holding a token could be written
- * into a key file, the cache or a socket. Each closed one gets /dev/null:
- * stdout read-only, so that writing an answer fails and says so instead of
- * vanishing. Returns -1 when /dev/null cannot be opened.
- */
-static int std_fds_open(void)
-{
-	static const int flags[3] = {O_RDONLY, O_RDONLY, O_WRONLY};
-	int fd, i;
-
-	for (i = 0; i < 3; i++) {
-		if (fcntl(i, F_GETFD) != -1 || errno != EBADF)
-			continue;
-		/* The lower ones are open, so this gets number i. */
-		fd = open("/dev/null", flags[i] | O_NOCTTY);
-		if (fd != i) {
-			if (fd >= 0)
-				close(fd);
-			return -1;
-		}
-	}
-	return 0;
-}
-
 /*
  * What stdio still holds must reach stdout, and a failure there (a full
  * disk, a closed stdout) is a failure of the run, not a silent success.
@@ -155,16 +118,11 @@ static int std_fds_open(void)
  */
 static int finish_stdout(int rc, int code)
 {
-	int e;
+	int e = zt_prog_close_stdout();
 
-	errno = 0;
-	if (fflush(stdout) == 0 && !ferror(stdout) && fclose(stdout) == 0)
+	if (e == 0 || rc != ZH_EXIT_OK)
 		return rc;
-	e = errno;
-	if (rc != ZH_EXIT_OK)
-		return rc;
-	fprintf(stderr, "%s: writing the output: %s\n", zh_prog,
-		e != 0 ? strerror(e) : "failed");
+	fprintf(stderr, "%s: writing the output: %s\n", zh_prog, strerror(e));
 	return code;
 }
 
@@ -357,9 +315,9 @@ int main(int argc, char **argv)
 
 	if (docker || strcmp(name, "git-credential-zitadel") == 0)
 		zh_prog = name;
-	if (std_fds_open() < 0)
+	if (zt_prog_std_fds_open() < 0)
 		return ZH_EXIT_LOCAL;
-	harden();
+	zt_prog_harden();
 	/* docker's protocol knows exit status 1 only. */
 	return finish_stdout(run(name, argc, argv),
 			     docker ? ZH_EXIT_REFUSED : ZH_EXIT_LOCAL);
