@@ -147,9 +147,10 @@ long zt_cache_margin(long configured, time_t obtained_at, time_t expires_at);
  * zt_cache_margin gives the one in force. A hit with more than that left
  * sets *out (free it with zitadel_token_free, which is in the core too); a
  * miss, an expired entry or a corrupt one (which is removed) leaves *out
- * NULL and returns ZITADEL_OK. An unsafe directory or file is ZITADEL_ERR_CACHE_UNSAFE.
- * A missing directory is a miss and is not created. In every zt_cache_
- * call, dir NULL or "" means zt_cache_dir_default.
+ * NULL and returns ZITADEL_OK. An unsafe directory or file is
+ * ZITADEL_ERR_CACHE_UNSAFE. A missing directory is a miss and is not
+ * created. In every zt_cache_ call, dir NULL or "" means
+ * zt_cache_dir_default.
  */
 zitadel_status zt_cache_lookup(const char *dir, const zt_cache_id *id,
 			       long margin, time_t now, zitadel_token **out,
