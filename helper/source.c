@@ -301,34 +301,10 @@ static int core_key(const zh_target *t, zitadel_keyfile **key, zh_fail *fail)
 	return ZH_EXIT_OK;
 }
 
-/*
- * The cache entry's identity. It must match what src/token.c builds, or
- * hits and misses would look in different places: for a key
- * {issuer, "jwt-bearer", user id, key id, scope}, for a client secret
- * {issuer, "client_credentials", client id, "", scope}, the scope
- * normalised by zt_scope_normalize in both.
- */
-struct who {
-	const char *grant;
-	const char *subject;
-	const char *key_id;
-};
-
-static void who_key(const zitadel_keyfile *key, struct who *w)
-{
-	w->grant = "jwt-bearer";
-	w->subject = zitadel_keyfile_subject(key);
-	w->key_id = zitadel_keyfile_key_id(key);
-}
-
-static void who_client(const zh_target *t, struct who *w)
-{
-	w->grant = "client_credentials";
-	w->subject = t->client_id;
-	w->key_id = "";
-}
-
-static int cache_where(const zh_target *t, const struct who *w, char **dir,
+/* Where the entry is: the directory, and w (from zt_cache_id_key or
+ * zt_cache_id_client, the identity token.c uses too) with its normalised
+ * scope filled in. */
+static int cache_where(const zh_target *t, const zt_cache_id *w, char **dir,
 		       char **scope, zt_cache_id *id, zh_fail *fail)
 {
 	zitadel_error err = ZITADEL_ERROR_INIT;
@@ -348,15 +324,12 @@ static int cache_where(const zh_target *t, const struct who *w, char **dir,
 			return zh_fail_lib(fail, st, &err, zitadel_strerror,
 					   "cache");
 	}
-	id->issuer = t->issuer;
-	id->grant = w->grant;
-	id->subject = w->subject;
-	id->key_id = w->key_id;
+	*id = *w;
 	id->scope = *scope;
 	return ZH_EXIT_OK;
 }
 
-static int cache_hit(const zh_target *t, const struct who *w, zh_token *out,
+static int cache_hit(const zh_target *t, const zt_cache_id *w, zh_token *out,
 		     zh_fail *fail)
 {
 	zitadel_error err = ZITADEL_ERROR_INIT;
@@ -482,14 +455,14 @@ out:
 static int key_token(const zh_target *t, zh_token *out, zh_fail *fail)
 {
 	zitadel_keyfile *key = NULL;
-	struct who w;
+	zt_cache_id w;
 	int rc;
 
 	rc = core_key(t, &key, fail);
 	if (rc != ZH_EXIT_OK)
 		goto out;
 	if (t->cache_enabled) {
-		who_key(key, &w);
+		zt_cache_id_key(&w, t->issuer, key, NULL);
 		rc = cache_hit(t, &w, out, fail);
 		if (rc != ZH_EXIT_OK || out->token != NULL)
 			goto out;
@@ -508,7 +481,7 @@ out:
 static int secret_token(const zh_target *t, zh_token *out, zh_fail *fail)
 {
 	char *secret = NULL;
-	struct who w;
+	zt_cache_id w;
 	int rc;
 
 	rc = read_secret("client secret file", t->client_secret_file, &secret,
@@ -516,7 +489,7 @@ static int secret_token(const zh_target *t, zh_token *out, zh_fail *fail)
 	if (rc != ZH_EXIT_OK)
 		goto out;
 	if (t->cache_enabled) {
-		who_client(t, &w);
+		zt_cache_id_client(&w, t->issuer, t->client_id, NULL);
 		rc = cache_hit(t, &w, out, fail);
 		if (rc != ZH_EXIT_OK || out->token != NULL)
 			goto out;
@@ -554,7 +527,7 @@ int zh_token_erase(const zh_target *t, zh_fail *fail)
 	char *dir = NULL, *scope = NULL;
 	zt_cache_id id;
 	zitadel_status st;
-	struct who w;
+	zt_cache_id w;
 	int rc, erased = 0;
 
 	if (t->cred == ZH_CRED_PAT) {
@@ -564,12 +537,12 @@ int zh_token_erase(const zh_target *t, zh_fail *fail)
 	if (t->cred == ZH_CRED_SECRET) {
 		/* The identity needs only the client id: the secret file is
 		 * not read. */
-		who_client(t, &w);
+		zt_cache_id_client(&w, t->issuer, t->client_id, NULL);
 	} else {
 		rc = core_key(t, &key, fail);
 		if (rc != ZH_EXIT_OK)
 			goto out;
-		who_key(key, &w);
+		zt_cache_id_key(&w, t->issuer, key, NULL);
 	}
 	rc = cache_where(t, &w, &dir, &scope, &id, fail);
 	if (rc != ZH_EXIT_OK)

@@ -202,6 +202,26 @@ zitadel_status zt_cache_dir_default(char **out, zitadel_error *err)
 	return ZITADEL_OK;
 }
 
+void zt_cache_id_key(zt_cache_id *id, const char *issuer,
+		     const zitadel_keyfile *key, const char *scope)
+{
+	id->issuer = issuer;
+	id->grant = "jwt-bearer";
+	id->subject = zitadel_keyfile_subject(key);
+	id->key_id = zitadel_keyfile_key_id(key);
+	id->scope = scope;
+}
+
+void zt_cache_id_client(zt_cache_id *id, const char *issuer,
+			const char *client_id, const char *scope)
+{
+	id->issuer = issuer;
+	id->grant = "client_credentials";
+	id->subject = client_id;
+	id->key_id = "";
+	id->scope = scope;
+}
+
 long zt_cache_margin(long configured, time_t obtained_at, time_t expires_at)
 {
 	long lifetime = 0;

@@ -126,6 +126,18 @@ typedef struct zt_cache_id {
 	const char *scope;
 } zt_cache_id;
 
+/*
+ * The identity of an entry: for a machine key {issuer, "jwt-bearer", user
+ * id, key id, scope}, for a client id {issuer, "client_credentials", client
+ * id, "", scope}, scope as zt_scope_normalize gives it. The library and the
+ * helper's hit path build identities only here, so that a hit and a miss
+ * look at the same entry. The fields borrow from the arguments.
+ */
+void zt_cache_id_key(zt_cache_id *id, const char *issuer,
+		     const zitadel_keyfile *key, const char *scope);
+void zt_cache_id_client(zt_cache_id *id, const char *issuer,
+			const char *client_id, const char *scope);
+
 typedef struct zt_cache_lock zt_cache_lock;
 
 /* Scopes as a cache key: split on spaces, sorted, duplicates dropped, joined

@@ -160,11 +160,7 @@ static zitadel_status get_jwt(zitadel_ctx *ctx, const zitadel_keyfile *key,
 
 	if ((norm = zt_scope_normalize(scope)) == NULL)
 		return zt_error(err, ZITADEL_ERR_NOMEM, "out of memory");
-	id.issuer = ctx->issuer;
-	id.grant = "jwt-bearer";
-	id.subject = zitadel_keyfile_subject(key);
-	id.key_id = zitadel_keyfile_key_id(key);
-	id.scope = norm;
+	zt_cache_id_key(&id, ctx->issuer, key, norm);
 	rc = get_token(ctx, &id, &src, flags, out, err);
 	free(norm);
 	return rc;
@@ -182,11 +178,7 @@ static zitadel_status get_client(zitadel_ctx *ctx, const char *client_id,
 
 	if ((norm = zt_scope_normalize(scope)) == NULL)
 		return zt_error(err, ZITADEL_ERR_NOMEM, "out of memory");
-	id.issuer = ctx->issuer;
-	id.grant = "client_credentials";
-	id.subject = client_id;
-	id.key_id = "";
-	id.scope = norm;
+	zt_cache_id_client(&id, ctx->issuer, client_id, norm);
 	rc = get_token(ctx, &id, &src, flags, out, err);
 	free(norm);
 	return rc;
@@ -232,7 +224,7 @@ zitadel_status zitadel_token_cache_erase(zitadel_ctx *ctx,
 					 const char *scope, zitadel_error *err)
 {
 	zitadel_status rc = ZITADEL_ERR_NOMEM;
-	char *dir = NULL, *norm = NULL;
+	char *norm = NULL;
 	zt_cache_id id;
 
 	if (ctx == NULL || key == NULL)
@@ -242,22 +234,10 @@ zitadel_status zitadel_token_cache_erase(zitadel_ctx *ctx,
 		rc = zt_error(err, ZITADEL_ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	if (ctx->cache_dir != NULL) {
-		if ((dir = zt_strdup(ctx->cache_dir)) == NULL) {
-			rc = zt_error(err, ZITADEL_ERR_NOMEM, "out of memory");
-			goto out;
-		}
-	} else if ((rc = zt_cache_dir_default(&dir, err)) != ZITADEL_OK) {
-		goto out;
-	}
-	id.issuer = ctx->issuer;
-	id.grant = "jwt-bearer";
-	id.subject = zitadel_keyfile_subject(key);
-	id.key_id = zitadel_keyfile_key_id(key);
-	id.scope = norm;
-	rc = zt_cache_erase(dir, &id, NULL, err);
+	/* A NULL directory is the default one for every zt_cache_ call. */
+	zt_cache_id_key(&id, ctx->issuer, key, norm);
+	rc = zt_cache_erase(ctx->cache_dir, &id, NULL, err);
 out:
-	free(dir);
 	free(norm);
 	return rc;
 }
