@@ -77,6 +77,10 @@ static void flatten(char *s)
 
 static void record(zitadel_error *err, zitadel_status st, long http_status,
 		   int grpc_code, const char *id, const char *fmt, va_list ap)
+    ZT_PRINTF(6, 0);
+
+static void record(zitadel_error *err, zitadel_status st, long http_status,
+		   int grpc_code, const char *id, const char *fmt, va_list ap)
 {
 	if (err == NULL || err->status != ZITADEL_OK)
 		return;
